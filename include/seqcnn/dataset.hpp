@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "seqcnn/config.hpp"
@@ -25,36 +27,52 @@ class Vocabulary {
  public:
   enum class Kind { Protein, Token };
 
+  // "<pad>", the 20 amino acids ACDEFGHIKLMNPQRSTVWY, then "X" (the unknown id).
   static Vocabulary protein();
-  // Tokens seen at least min_freq times, in order of first appearance.
+  // "<pad>", "<unk>" (the unknown id), then the tokens seen at least
+  // min_freq times, in order of first appearance (ConfigError if min_freq < 1).
   static Vocabulary from_tokens(const std::vector<std::string>& tokens_in_order, int min_freq);
-  // Rebuilds a vocabulary stored in a checkpoint.
+  // Rebuilds a vocabulary stored in a checkpoint; CheckpointError if the
+  // symbols are not a vocabulary of that kind.
   static Vocabulary from_symbols(Kind kind, std::vector<std::string> symbols);
 
   Kind kind() const { return kind_; }
   int size() const { return static_cast<int>(symbols_.size()); }
   int pad_id() const { return 0; }
   int unknown_id() const { return unknown_id_; }
-  // The id of a symbol; unknown symbols map to unknown_id().
+  // The id of a symbol; unknown symbols map to unknown_id(). Never the pad
+  // id: "<pad>" in the input is an unknown symbol.
   int32_t id(std::string_view symbol) const;
-  // The id of one residue letter (protein mode).
+  // The id of one residue letter, case-folded in protein mode; InputError
+  // if `letter` is not an ASCII letter.
   int32_t residue_id(char letter) const;
   const std::vector<std::string>& symbols() const { return symbols_; }
   bool operator==(const Vocabulary& other) const = default;
 
  private:
+  struct SymbolHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
   Kind kind_ = Kind::Protein;
   std::vector<std::string> symbols_;  // index = id; [0] is "<pad>"
   int unknown_id_ = 0;
+  // symbol -> id for token mode (derived from symbols_).
+  std::unordered_map<std::string, int32_t, SymbolHash, std::equal_to<>> index_;
 };
 
 // Label symbols in class order, plus the no-label symbol (default "-").
 class LabelSet {
  public:
   LabelSet() = default;
+  // ConfigError for no symbols, an empty or duplicated symbol, or a
+  // no-label symbol that is also a class.
   LabelSet(std::vector<std::string> symbols, std::string no_label);
-  // Class order from `order` when given (one char per class, or
-  // comma-separated names), else the sorted symbols seen.
+  // Class order from `order` when given (comma-separated names if it holds
+  // a comma, else one char per class), else the sorted symbols seen (the
+  // no-label symbol excluded). Symbols seen but missing from `order` are
+  // reported by to_dataset with their place in the file.
   static LabelSet from_seen(const std::vector<std::string>& seen, std::string_view order,
                             std::string no_label);
 
@@ -91,6 +109,7 @@ struct RawRecord {
   int64_t line = 0;                  // line of the record's first line
   std::vector<std::string> symbols;  // residues (one char each) or tokens
   std::vector<std::string> labels;   // same length, or empty when unlabelled
+  int64_t labels_line = 0;  // line holding the labels (3-line); 0: label i sits on line `line + i` (CoNLL)
 };
 
 std::vector<RawRecord> read_raw(const std::string& path, InputFormat format);
@@ -103,6 +122,16 @@ Dataset to_dataset(const std::vector<RawRecord>& raw, const Vocabulary& vocab, c
 // Convenience: read and map in one go.
 Dataset read_dataset(const std::string& path, InputFormat format, const Vocabulary& vocab,
                      const LabelSet& labels);
+
+// The splits of a run with the vocabulary and label set built from the
+// training split (the fixed protein alphabet for sequence formats; a
+// min-frequency token vocabulary for CoNLL). Empty paths give empty splits.
+struct TrainingData {
+  Vocabulary vocab;
+  LabelSet labels;
+  Dataset train, valid, test;
+};
+TrainingData load_training_data(const DataConfig& config);
 
 // Writes records in the 3-line format (labels as symbols), via a temporary
 // file renamed into place.

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "seqcnn/config.hpp"
@@ -105,5 +106,17 @@ EvalResult evaluate(const Model& model, const Dataset& data, const EvalOptions& 
 
 std::vector<Prediction> predict(const Model& model, const std::vector<Record>& records,
                                 const EvalOptions& options = {});
+
+// Predictions as 3-line text: header, input sequence, predicted labels.
+std::string predictions_three_line(const std::vector<RawRecord>& inputs, const std::vector<Prediction>& predictions,
+                                   const LabelSet& labels);
+// Per-position probabilities as TSV: id, position (1-based), residue,
+// predicted label, then one column per class.
+std::string predictions_tsv(const std::vector<RawRecord>& inputs, const std::vector<Prediction>& predictions,
+                            const LabelSet& labels);
+
+// Writes `text` to a temporary file and renames it over `path`: readers
+// never see a half-written file.
+void write_text_atomically(const std::string& path, std::string_view text);
 
 }  // namespace seqcnn

@@ -17,11 +17,15 @@ struct LossParams {
   T label_smoothing = T(0);
 };
 
-// Activations of one batch, reused across batches of the same size.
+// Activations of one batch, reused across batches of the same size. Their
+// halo rows stay zero: resize zero-fills and no op writes them.
 template <class T>
 struct ModelActivations {
   std::vector<std::vector<T>> layers;  // [0] embedding output, [l+1] conv l output
   std::vector<T> logits;
+  // Backward scratch: dlogits, two gradient buffers that take turns as dy
+  // and dx ([rows][widest activation]), and the conv epilogue's dpre.
+  std::vector<T> dlogits, grad_a, grad_b, dpre;
   void resize(const ModelShape& shape, int64_t rows);
 };
 

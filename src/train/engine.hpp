@@ -20,6 +20,7 @@ namespace seqcnn {
 struct MicroBatch {
   const Batch* batch = nullptr;
   std::vector<float> row_scale;  // [rows]; the step's reduction, see cpu/softmax_xent.hpp
+  uint64_t dropout_step = 0;     // keys this micro-batch's dropout masks (a running micro-batch count)
 };
 
 struct StepRequest {
@@ -33,7 +34,7 @@ struct StepMetrics {
   int64_t counted = 0, correct = 0;
   int64_t steps_taken = 0, steps_skipped = 0;
   int64_t nonfinite_steps = 0;   // steps refused by the non-finite guard
-  int64_t first_nonfinite_step = -1;  // optimiser step index (0-based) of the first one
+  int64_t first_nonfinite_step = -1;  // train_step call (0-based, every call counts) of the first one
   double last_grad_norm = 0.0;
 };
 
