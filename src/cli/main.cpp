@@ -4,9 +4,10 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
-#include "cli/report.hpp"
+#include "report.hpp"
 #include "seqcnn/seqcnn.hpp"
 
 namespace {

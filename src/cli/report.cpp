@@ -1,4 +1,4 @@
-#include "cli/report.hpp"
+#include "report.hpp"
 
 #include <unistd.h>
 
