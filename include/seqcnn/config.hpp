@@ -18,7 +18,7 @@ struct ConvLayerConfig {
 
 struct ModelConfig {
   int embed_dim = 32;
-  std::vector<ConvLayerConfig> convs{ConvLayerConfig{}};
+  std::vector<ConvLayerConfig> convs = std::vector<ConvLayerConfig>(1);  // one conv: 64 channels, kernel 3
   double dropout = 0.0;  // after each conv's ReLU, training only
 
   // Rows of zeros a sequence needs on each side so no conv reaches a neighbour:
