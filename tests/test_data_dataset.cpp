@@ -104,7 +104,9 @@ TEST(WriteThreeLine, FailureThrowsAndRemovesTheTemporaryFile) {
   EXPECT_THROW(write_three_line(target, {"a"}, {"AC"}, {"HE"}), Error);
   for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
     EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
-  EXPECT_THROW(write_three_line(dir.file("no/such/dir/x"), {"a"}, {"AC"}, {"HE"}), Error);
+  // A parent "directory" that is a file.
+  const std::string file = dir.write("plain", "x");
+  EXPECT_THROW(write_three_line(file + "/x", {"a"}, {"AC"}, {"HE"}), Error);
   EXPECT_THROW(write_three_line(dir.file("x"), {"a"}, {"AC"}, {"H"}), InputError);
   EXPECT_THROW(write_three_line(dir.file("x"), {"a", "b"}, {"AC"}, {"HE"}), InputError);
   EXPECT_THROW(write_three_line(dir.file("x"), {"a\nb"}, {"AC"}, {"HE"}), InputError);

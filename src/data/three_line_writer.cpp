@@ -1,10 +1,4 @@
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-
+#include "io/atomic_file.hpp"
 #include "seqcnn/dataset.hpp"
 #include "seqcnn/errors.hpp"
 
@@ -35,24 +29,10 @@ void check_records(const std::string& path, const std::vector<std::string>& ids,
 void write_three_line(const std::string& path, const std::vector<std::string>& ids, const std::vector<std::string>& sequences,
                       const std::vector<std::string>& labels) {
   check_records(path, ids, sequences, labels);
-  // Written beside the target and renamed, so readers never see half a file.
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
-  try {
-    {
-      std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-      if (!out) throw Error(temp + ": cannot open for writing: " + std::strerror(errno));
-      for (size_t i = 0; i < ids.size(); ++i) out << '>' << ids[i] << '\n' << sequences[i] << '\n' << labels[i] << '\n';
-      out.flush();
-      if (!out) throw Error(temp + ": write failed (disk full?)");
-    }
-    std::error_code ec;
-    std::filesystem::rename(temp, path, ec);
-    if (ec) throw Error("cannot rename " + temp + " to " + path + ": " + ec.message());
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(temp, ignored);
-    throw;
-  }
+  // "<path>.tmp.<pid>" renamed into place, so readers never see half a file.
+  write_file_atomically(path, [&](std::ostream& out) {
+    for (size_t i = 0; i < ids.size(); ++i) out << '>' << ids[i] << '\n' << sequences[i] << '\n' << labels[i] << '\n';
+  });
 }
 
 }  // namespace seqcnn
