@@ -287,11 +287,17 @@ def cmd_compare(args):
     theirs = [s["loss"] for s in steps]
     n = min(args.steps, len(theirs))
     worst = 0.0
+    ours = []
     for i, loss in train_steps(model, cfg, plans, data, start["total_steps"], max_steps=n):
+        ours.append(loss)
         rel = abs(loss - theirs[i]) / max(abs(loss), 1e-30)
         worst = max(worst, rel)
         if args.verbose:
             print(f"step {i + 1:4d}  torch {loss:.7f}  seqcnn {theirs[i]:.7f}  rel {rel:.2e}")
+    if args.write_losses:
+        with open(args.write_losses, "w") as f:
+            json.dump({"torch": torch.__version__, "seed": cfg["run"]["seed"], "preset": cfg["preset"],
+                       "losses": ours}, f, indent=1)
     print(json.dumps({"steps": n, "max_relative_difference": worst, "tolerance": args.tolerance,
                       "torch": torch.__version__}))
     return 0 if worst <= args.tolerance else 1
@@ -335,6 +341,7 @@ def main():
     c.add_argument("--steps", type=int, default=100)
     c.add_argument("--tolerance", type=float, default=1e-4)
     c.add_argument("--verbose", action="store_true")
+    c.add_argument("--write-losses", help="write PyTorch's step losses to this JSON file")
     t = sub.add_parser("train", help="train on the run's batches, report test accuracy")
     t.add_argument("--run", required=True)
     t.add_argument("--threads", type=int, default=0)
