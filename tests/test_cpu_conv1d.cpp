@@ -47,10 +47,11 @@ struct ConvProblem {
 
 // Random sequences packed with gaps; redrawn until every pre-activation
 // (by the definition) is at least kKinkMargin away from 0.
-ConvProblem draw_problem(KernelCase kc, uint64_t seed, const std::vector<int64_t>& lengths) {
+ConvProblem draw_problem(KernelCase kc, uint64_t seed, const std::vector<int64_t>& lengths, int in = 3) {
   std::mt19937_64 rng(seed);
   ConvProblem p;
   p.kc = kc;
+  p.in = in;
   p.layout = testing::make_layout(lengths, std::max(1, halo_for(kc)), 0, 2);
   for (int attempt = 0; attempt < 100; ++attempt) {
     p.seq_x.clear();
@@ -75,19 +76,24 @@ std::vector<double> forward(const ConvProblem& p, const DropoutSpec& dropout = {
   return y;
 }
 
+// Few input channels take the gathered-taps (im2col) path, many the shifted
+// GEMMs: both must give the definition.
 TEST(CpuConv1d, ForwardEqualsDefinitionForEachSequenceAloneWhenPacked) {
-  for (const KernelCase kc : kKernelCases) {
-    const ConvProblem p = draw_problem(kc, 11 + static_cast<uint64_t>(kc.kernel * 10 + kc.dilation), {1, 2, 5, 9});
-    const std::vector<double> y = forward(p);
-    for (size_t s = 0; s < p.layout.lengths.size(); ++s) {
-      const std::vector<double> expected = testing::relu(testing::conv_by_definition(
-          p.seq_x[s], p.layout.lengths[s], p.in, p.out, kc.kernel, kc.dilation, p.w, p.b));
-      EXPECT_LE(testing::normwise_relative_error(testing::gather_rows(p.layout, p.out, y, s), expected), 1e-14)
-          << "kernel " << kc.kernel << " dilation " << kc.dilation << " sequence " << s;
-    }
-    for (int64_t r = 0; r < p.layout.rows; ++r) {
-      if (p.layout.row_is_real[static_cast<size_t>(r)]) continue;
-      for (int o = 0; o < p.out; ++o) EXPECT_EQ(y[static_cast<size_t>(r * p.out + o)], 0.0) << "gap row " << r;
+  for (const int in : {3, 70}) {
+    for (const KernelCase kc : kKernelCases) {
+      const ConvProblem p =
+          draw_problem(kc, 11 + static_cast<uint64_t>(kc.kernel * 10 + kc.dilation), {1, 2, 5, 9}, in);
+      const std::vector<double> y = forward(p);
+      for (size_t s = 0; s < p.layout.lengths.size(); ++s) {
+        const std::vector<double> expected = testing::relu(testing::conv_by_definition(
+            p.seq_x[s], p.layout.lengths[s], p.in, p.out, kc.kernel, kc.dilation, p.w, p.b));
+        EXPECT_LE(testing::normwise_relative_error(testing::gather_rows(p.layout, p.out, y, s), expected), 1e-14)
+            << "in " << in << " kernel " << kc.kernel << " dilation " << kc.dilation << " sequence " << s;
+      }
+      for (int64_t r = 0; r < p.layout.rows; ++r) {
+        if (p.layout.row_is_real[static_cast<size_t>(r)]) continue;
+        for (int o = 0; o < p.out; ++o) EXPECT_EQ(y[static_cast<size_t>(r * p.out + o)], 0.0) << "gap row " << r;
+      }
     }
   }
 }

@@ -65,16 +65,25 @@ SEQCNN_HD double clip_scale(double grad_norm, double max_norm) {
 }
 
 // --- dropout ---------------------------------------------------------------
-// Keep decision for one activation, a pure function of (seed, step, layer,
-// row, channel) so the CPU and GPU draw the same masks.
-SEQCNN_HD bool dropout_keep(uint64_t seed, uint64_t step, uint32_t layer, uint32_t row, uint32_t channel,
-                            float drop_probability) {
-  const rng::Philox4 r = rng::philox4x32(row, channel >> 2, layer, static_cast<uint32_t>(step),
+// Keep decisions for channels 4g .. 4g+3 of one row (bit j: channel 4g + j),
+// a pure function of (seed, step, layer, row, channel) so the CPU and GPU
+// draw the same masks. One Philox draw serves four channels.
+SEQCNN_HD uint32_t dropout_keep_mask4(uint64_t seed, uint64_t step, uint32_t layer, uint32_t row,
+                                      uint32_t channel_group, float drop_probability) {
+  const rng::Philox4 r = rng::philox4x32(row, channel_group, layer, static_cast<uint32_t>(step),
                                          static_cast<uint32_t>(seed),
                                          static_cast<uint32_t>(seed >> 32) ^
                                              (static_cast<uint32_t>(rng::Stream::Dropout) << 24) ^
                                              static_cast<uint32_t>(step >> 32));
-  return rng::uniform01(r.v[channel & 3u]) >= drop_probability;
+  uint32_t mask = 0;
+  for (uint32_t j = 0; j < 4; ++j) mask |= static_cast<uint32_t>(rng::uniform01(r.v[j]) >= drop_probability) << j;
+  return mask;
+}
+
+// Keep decision for one activation.
+SEQCNN_HD bool dropout_keep(uint64_t seed, uint64_t step, uint32_t layer, uint32_t row, uint32_t channel,
+                            float drop_probability) {
+  return ((dropout_keep_mask4(seed, step, layer, row, channel >> 2, drop_probability) >> (channel & 3u)) & 1u) != 0;
 }
 
 }  // namespace seqcnn::math

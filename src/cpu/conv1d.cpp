@@ -9,12 +9,21 @@
 #include "common/op_math.hpp"
 #include "cpu/gemm.hpp"
 #include "cpu/row_chunks.hpp"
+#include "cpu/select.hpp"
 
 namespace seqcnn::cpu {
 namespace {
 
 // Row offset of the input row that tap k reads for output row r: r + shift.
 int64_t tap_shift(const Conv1dShape& s, int k) { return int64_t{k} * s.dilation - s.pad_left(); }
+
+// Below this many input channels one tap's GEMM has too short an inner
+// dimension to run fast; the forward then gathers the K taps of each row side
+// by side (im2col, one chunk at a time) and runs a single GEMM over K*I.
+constexpr int64_t kGatherTapsBelowChannels = 64;
+
+// Channel groups whose dropout masks are drawn in one vectorisable batch.
+constexpr int kMaskGroups = 64;
 
 // bias, ReLU, dropout, then non-real rows selected to exactly 0 (never a
 // multiply by a mask, so a NaN or inf cannot survive on a gap row).
@@ -35,10 +44,21 @@ void conv_epilogue(const Conv1dShape& s, RowRange range, const T* bias, const ui
       y_row[o] = pre < T(0) ? T(0) : pre;  // ReLU that lets a NaN through to the loss guard
     }
     if (!drop) continue;
-    for (int o = 0; o < out; ++o) {
-      const bool keep = math::dropout_keep(dropout.seed, dropout.step, dropout.layer, static_cast<uint32_t>(r),
-                                           static_cast<uint32_t>(o), dropout.drop_probability);
-      y_row[o] = keep ? y_row[o] * keep_scale : T(0);
+    // One Philox draw per four channels (math::dropout_keep_mask4), drawn for
+    // a block of groups at a time so the compiler can vectorise the rounds.
+    for (int g0 = 0; 4 * g0 < out; g0 += kMaskGroups) {
+      const int groups = std::min(kMaskGroups, (out + 3) / 4 - g0);
+      uint32_t keep[kMaskGroups];
+#pragma omp simd
+      for (int g = 0; g < groups; ++g) {
+        keep[g] = math::dropout_keep_mask4(dropout.seed, dropout.step, dropout.layer, static_cast<uint32_t>(r),
+                                           static_cast<uint32_t>(g0 + g), dropout.drop_probability);
+      }
+      const int o0 = 4 * g0, o1 = std::min(out, o0 + 4 * kMaskGroups);
+      for (int o = o0; o < o1; ++o) {
+        const bool kept = ((keep[(o - o0) >> 2] >> ((o - o0) & 3)) & 1u) != 0;
+        y_row[o] = select_or_zero(kept, y_row[o] * keep_scale);
+      }
     }
   }
 }
@@ -51,12 +71,30 @@ void conv1d_forward(const Conv1dShape& s, const T* x, const T* weight, const T* 
   const int64_t first = s.first_row(), end = s.end_row();
   const int64_t in = s.in_channels, out = s.out_channels;
   const int64_t chunks = chunk_count(first, end, kRowChunk);
+  const bool gather_taps = s.kernel > 1 && in < kGatherTapsBelowChannels;
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < chunks; ++c) {
     const RowRange range = chunk_range(first, end, kRowChunk, c);
-    for (int k = 0; k < s.kernel; ++k) {
-      gemm(Transpose::No, Transpose::No, range.size(), out, in, T(1), x + (range.begin + tap_shift(s, k)) * in, in,
-           weight + k * in * out, out, k == 0 ? T(0) : T(1), y + range.begin * out, out);
+    if (gather_taps) {
+      // columns[r][k][i] = x[r + shift_k][i]; then y = columns * W with W
+      // read as one (K*I) x O matrix.
+      const int64_t width = s.kernel * in;
+      thread_local std::vector<T> columns;
+      columns.resize(static_cast<size_t>(range.size() * width));
+      for (int64_t r = range.begin; r < range.end; ++r) {
+        T* row = columns.data() + (r - range.begin) * width;
+        for (int k = 0; k < s.kernel; ++k) {
+          const T* src = x + (r + tap_shift(s, k)) * in;
+          std::copy(src, src + in, row + k * in);
+        }
+      }
+      gemm(Transpose::No, Transpose::No, range.size(), out, width, T(1), columns.data(), width, weight, out, T(0),
+           y + range.begin * out, out);
+    } else {
+      for (int k = 0; k < s.kernel; ++k) {
+        gemm(Transpose::No, Transpose::No, range.size(), out, in, T(1), x + (range.begin + tap_shift(s, k)) * in,
+             in, weight + k * in * out, out, k == 0 ? T(0) : T(1), y + range.begin * out, out);
+      }
     }
     conv_epilogue(s, range, bias, row_is_real, dropout, y);
   }
@@ -75,10 +113,10 @@ void conv1d_epilogue_backward(int64_t rows, int channels, const T* y, const T* d
         std::fill(d_row, d_row + channels, T(0));
         continue;
       }
-      const T* y_row = y + r * channels;
-      const T* dy_row = dy + r * channels;
+      const T* __restrict__ y_row = y + r * channels;
+      const T* __restrict__ dy_row = dy + r * channels;
       // y > 0 means ReLU passed and dropout kept the element.
-      for (int o = 0; o < channels; ++o) d_row[o] = y_row[o] > T(0) ? dy_row[o] * keep_scale : T(0);
+      for (int o = 0; o < channels; ++o) d_row[o] = select_or_zero(y_row[o] > T(0), dy_row[o] * keep_scale);
     }
   }
 }
