@@ -181,7 +181,8 @@ int main(int argc, char** argv) {
   CLI::App* pred = app.add_subcommand("predict", "a label per position, written in the 3-line format");
   pred->add_option("--model", model_path, "checkpoint (.safetensors)")->required();
   pred->add_option("--input", data_path, "FASTA (or 3-line) file")->required();
-  pred->add_option("--format", format, "fasta, 3line or conll")->default_val("fasta");
+  std::string predict_format = "fasta";
+  pred->add_option("--format", predict_format, "fasta, 3line or conll")->capture_default_str();
   pred->add_option("--output", output, "output file (default: stdout)");
   pred->add_option("--probabilities", probabilities, "also write per-class probabilities (TSV) here");
   pred->add_option("--device", device, "cpu, cuda or auto")->capture_default_str();
@@ -195,7 +196,7 @@ int main(int argc, char** argv) {
   try {
     if (*train) return run_train(tf);
     if (*eval) return run_eval(model_path, data_path, format, device, threads);
-    if (*pred) return run_predict(model_path, data_path, format, output, probabilities, device, threads);
+    if (*pred) return run_predict(model_path, data_path, predict_format, output, probabilities, device, threads);
   } catch (const seqcnn::Error& e) {
     std::cerr << "seqcnn: error: " << e.what() << "\n";
     return 2;
