@@ -14,6 +14,7 @@
 #include "cpu/conv1d.hpp"
 #include "cpu/dense.hpp"
 #include "cpu/model_pass.hpp"
+#include "cpu/row_chunks.hpp"
 #include "cpu_model_fixture.hpp"
 
 namespace seqcnn {
@@ -57,7 +58,7 @@ TEST(CpuDeterminism, ConvBackwardIsBitwiseIdenticalForOneAndTwoThreads) {
   const testing::RowLayout layout = testing::make_layout(lengths, shape.reach_right());
   shape.rows = layout.rows;
   shape.halo = layout.halo;
-  ASSERT_GT(layout.rows, 4 * 2048);  // several reduction chunks
+  ASSERT_GT(layout.rows, 4 * cpu::kReduceChunk);  // several reduction chunks
   std::vector<std::vector<float>> seq_x;
   for (int64_t n : lengths) seq_x.push_back(random_floats(rng, static_cast<size_t>(n * shape.in_channels)));
   const std::vector<float> x = testing::scatter_rows(layout, shape.in_channels, seq_x);

@@ -13,7 +13,7 @@ namespace seqcnn::cpu {
 inline constexpr int64_t kRowChunk = 256;
 // Rows per chunk for reductions over rows (weight and bias gradients, loss):
 // larger, so each partial GEMM has a long inner dimension.
-inline constexpr int64_t kReduceChunk = 2048;
+inline constexpr int64_t kReduceChunk = 1024;
 
 struct RowRange {
   int64_t begin = 0, end = 0;
