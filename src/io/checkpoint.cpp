@@ -82,8 +82,10 @@ LoadedCheckpoint load_checkpoint(const std::string& path) {
     out.info.epoch = meta.at("epoch").get<int>();
     out.info.valid_accuracy = meta.value("valid_accuracy", -1.0);
     if (meta.contains("train_config")) out.info.train_config_json = meta.at("train_config").dump();
-  } catch (const CheckpointError&) {
-    throw;
+  } catch (const CheckpointError& e) {
+    const std::string what = e.what();
+    if (what.rfind(path, 0) == 0) throw;
+    throw CheckpointError(path + ": " + what);
   } catch (const std::exception& e) {
     throw CheckpointError(path + ": bad seqcnn metadata: " + e.what());
   }
