@@ -11,7 +11,9 @@
 //   backward weight (accumulates):
 //     dW[k][i][o] += sum_{r in [halo, rows-halo)} x[r + k*d - padL][i] * dpre[r][o]
 //     db[o]       += sum_r dpre[r][o]
-// Rows outside [halo, rows - halo) of y and dx are never written.
+// Rows outside [halo, rows - halo) of y and dx are never written. row_is_real
+// may be null (every row real). Work is split into fixed row chunks, so
+// results do not depend on the thread count.
 #pragma once
 
 #include <cstdint>

@@ -29,6 +29,9 @@ struct ModelActivations {
   void resize(const ModelShape& shape, int64_t rows);
 };
 
+// Both passes throw ConfigError when the batch's halo is narrower than the
+// model's reach (shape.halo) or its per-row vectors have another length.
+
 // Forward only: logits [rows][C] (dropout off).
 template <class T>
 void model_forward(const ModelShape& shape, const T* params, const Batch& batch, ModelActivations<T>& acts);

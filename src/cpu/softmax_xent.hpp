@@ -22,7 +22,9 @@ struct XentTotals {
   int64_t correct = 0;   // of those, rows whose first argmax equals the label
 };
 
-// class_weights may be null (all 1); dlogits may be null (forward only).
+// class_weights may be null (all 1); row_scale may be null (all 1, i.e. sum);
+// dlogits may be null (forward only). A counted row whose label logit is -inf
+// has loss +inf (never NaN). A label >= classes is an InputError.
 template <class T>
 XentTotals softmax_xent(int64_t rows, int classes, const T* logits, const int32_t* labels, const T* row_scale,
                         const T* class_weights, T label_smoothing, T* dlogits);
