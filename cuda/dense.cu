@@ -25,6 +25,14 @@ __global__ void broadcast_rows_kernel(int64_t total, int cols, const float* __re
     out[idx] = row[idx % cols];
 }
 
+// cublasSetStream also drops a workspace set with cublasSetWorkspace, so the
+// stream is set only when it actually changes.
+void use_stream(cublasHandle_t handle, cudaStream_t stream) {
+  cudaStream_t current = nullptr;
+  CUBLAS_CHECK(cublasGetStream(handle, &current));
+  if (current != stream) CUBLAS_CHECK(cublasSetStream(handle, stream));
+}
+
 int gemm_dim(int64_t value, const char* what) {
   if (value > INT_MAX)
     throw DeviceError(std::string(what) + ": dimension " + std::to_string(value) + " exceeds cuBLAS's int range");
@@ -42,7 +50,7 @@ void dense_forward(cublasHandle_t handle, int64_t rows, int in_features, int cla
   broadcast_rows_kernel<<<grid_for(capped, 256, "dense_forward"), 256, 0, stream>>>(total, classes, bias, logits);
   CUDA_CHECK_LAUNCH();
   if (in_features <= 0) return;
-  CUBLAS_CHECK(cublasSetStream(handle, stream));
+  use_stream(handle, stream);
   const float one = 1.0f;
   CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, classes, n_rows, in_features, &one, weight,
                            in_features, h, in_features, &one, logits, classes));
@@ -58,7 +66,7 @@ void dense_backward(cublasHandle_t handle, int64_t rows, int in_features, int cl
   if (rows <= 0) return;
   const int n_rows = gemm_dim(rows, "dense_backward");
   if (in_features > 0) {
-    CUBLAS_CHECK(cublasSetStream(handle, stream));
+    use_stream(handle, stream);
     const float one = 1.0f, zero = 0.0f;
     if (classes > 0) {
       CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, in_features, n_rows, classes, &one, weight,

@@ -66,7 +66,10 @@ class CublasHandle {
   CublasHandle(const CublasHandle&) = delete;
   CublasHandle& operator=(const CublasHandle&) = delete;
   cublasHandle_t get() const { return handle_; }
-  void set_workspace(void* workspace, std::size_t bytes) {
+  // Binds the handle to one stream and a caller-owned workspace, in that
+  // order (cublasSetStream resets the workspace to cuBLAS's own pool).
+  void bind(cudaStream_t stream, void* workspace, std::size_t bytes) {
+    CUBLAS_CHECK(cublasSetStream(handle_, stream));
     CUBLAS_CHECK(cublasSetWorkspace(handle_, workspace, bytes));
   }
 
