@@ -132,7 +132,9 @@ struct Trainer::Impl {
     engine = make_engine(config.run.device, model, eo, &device);
 
     if (!config.run.out_dir.empty()) {
-      std::filesystem::create_directories(config.run.out_dir);
+      std::error_code ec;  // the error_code form: a failure becomes a seqcnn::Error like every other
+      std::filesystem::create_directories(config.run.out_dir, ec);
+      if (ec) throw Error("cannot create the output directory '" + config.run.out_dir + "': " + ec.message());
       log_file.open(out_path("train.jsonl"), std::ios::trunc);
       if (!log_file) throw Error("cannot write " + out_path("train.jsonl"));
       save("init.safetensors", 0, -1.0);
