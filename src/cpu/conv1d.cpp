@@ -72,7 +72,7 @@ void conv1d_forward(const Conv1dShape& s, const T* x, const T* weight, const T* 
   const int64_t in = s.in_channels, out = s.out_channels;
   const int64_t chunks = chunk_count(first, end, kRowChunk);
   const bool gather_taps = s.kernel > 1 && in < kGatherTapsBelowChannels;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
   for (int64_t c = 0; c < chunks; ++c) {
     const RowRange range = chunk_range(first, end, kRowChunk, c);
     if (gather_taps) {
@@ -104,7 +104,7 @@ template <class T>
 void conv1d_epilogue_backward(int64_t rows, int channels, const T* y, const T* dy, const uint8_t* row_is_real,
                               T keep_scale, T* dpre) {
   const int64_t chunks = chunk_count(0, rows, kRowChunk);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
   for (int64_t c = 0; c < chunks; ++c) {
     const RowRange range = chunk_range(0, rows, kRowChunk, c);
     for (int64_t r = range.begin; r < range.end; ++r) {
@@ -126,7 +126,7 @@ void conv1d_backward_data(const Conv1dShape& s, const T* weight, const T* dpre, 
   const int64_t first = s.first_row(), end = s.end_row();
   const int64_t in = s.in_channels, out = s.out_channels;
   const int64_t chunks = chunk_count(first, end, kRowChunk);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
   for (int64_t c = 0; c < chunks; ++c) {
     const RowRange range = chunk_range(first, end, kRowChunk, c);
     // dx[r] = sum_k dpre[r - shift_k] * W_k^T
@@ -148,7 +148,7 @@ void conv1d_backward_weight(const Conv1dShape& s, const T* x, const T* dpre, T* 
   thread_local std::vector<T> partials;
   partials.resize(static_cast<size_t>(chunks * partial_size));
   T* const all_partials = partials.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
   for (int64_t c = 0; c < chunks; ++c) {
     const RowRange range = chunk_range(first, end, kReduceChunk, c);
     T* partial = all_partials + c * partial_size;

@@ -13,7 +13,7 @@ template <class T>
 void dense_forward(int64_t rows, int in_features, int classes, const T* h, const T* weight, const T* bias,
                    T* logits) {
   const int64_t chunks = chunk_count(0, rows, kRowChunk);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
   for (int64_t c = 0; c < chunks; ++c) {
     const RowRange range = chunk_range(0, rows, kRowChunk, c);
     // logits[rows] = h[rows] * W^T, then + b
@@ -30,7 +30,7 @@ template <class T>
 void dense_backward(int64_t rows, int in_features, int classes, const T* h, const T* weight, const T* dlogits,
                     T* dh, T* dweight, T* dbias) {
   const int64_t row_chunks = chunk_count(0, rows, kRowChunk);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
   for (int64_t c = 0; c < row_chunks; ++c) {
     const RowRange range = chunk_range(0, rows, kRowChunk, c);
     // dh[rows] = dlogits[rows] * W
@@ -45,7 +45,7 @@ void dense_backward(int64_t rows, int in_features, int classes, const T* h, cons
   thread_local std::vector<T> partials;
   partials.resize(static_cast<size_t>(chunks * partial_size));
   T* const all_partials = partials.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
   for (int64_t c = 0; c < chunks; ++c) {
     const RowRange range = chunk_range(0, rows, kReduceChunk, c);
     T* partial = all_partials + c * partial_size;
