@@ -17,7 +17,9 @@ constexpr int kBlock = 256;
 // Rows per partial table: fixed, so the summation order depends only on the
 // batch, never on the grid size or the device.
 constexpr int kChunkRows = 256;
-constexpr std::size_t kSharedTableBytes = 48 * 1024;
+// The partial table plus the chunk's token ids must fit the 48 KiB of shared
+// memory a block gets without opting in.
+constexpr std::size_t kSharedTableBytes = 48 * 1024 - kChunkRows * sizeof(int32_t) - 1024;
 
 __global__ void embedding_forward_kernel(const int32_t* __restrict__ tokens, const uint8_t* __restrict__ row_is_real,
                                          int64_t rows, const float* __restrict__ table, int dim, int pad_id,

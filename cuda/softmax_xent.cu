@@ -39,9 +39,15 @@ __global__ void __launch_bounds__(kWarps * 32)
   const float eps = label_smoothing;
   const float one_minus_eps = 1.0f - eps;
   const float eps_per_class = eps / static_cast<float>(classes);
-  // W = sum_c w_c, summed in class order like the CPU reference.
-  float weight_total = 0.0f;
-  for (int c = 0; c < classes; ++c) weight_total += class_weights != nullptr ? class_weights[c] : 1.0f;
+  // W = sum_c w_c, summed in class order like the CPU reference (once per block).
+  __shared__ float shared_weight_total;
+  if (threadIdx.x == 0) {
+    float total = 0.0f;
+    for (int c = 0; c < classes; ++c) total += class_weights != nullptr ? class_weights[c] : 1.0f;
+    shared_weight_total = total;
+  }
+  __syncthreads();
+  const float weight_total = shared_weight_total;
   XentPartial mine{0.0, 0, 0};
 
   for (int j = warp; j < kRowsPerBlock; j += kWarps) {
