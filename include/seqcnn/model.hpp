@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "seqcnn/config.hpp"
@@ -37,9 +38,12 @@ struct ParamInfo {
   ParamGroup group = ParamGroup::Weight;
 };
 
+// A value type: it owns its parameters in host memory, and copying a Model
+// copies the weights. Engines (CPU or CUDA) take their own copy of the
+// parameters for the length of a run and write them back at the end.
 class Model {
  public:
-  Model() = default;
+  Model() = default;  // empty; use initialize() or load_checkpoint()
   // PyTorch's default initialisation for the same layers, drawn from a
   // counter-based generator keyed by `seed` (same weights on every machine).
   static Model initialize(const ModelConfig& config, Vocabulary vocab, LabelSet labels, uint64_t seed);
@@ -51,6 +55,7 @@ class Model {
   int halo_rows() const { return config_.halo_rows(); }
 
   const std::vector<ParamInfo>& params() const { return params_; }
+  // The tensor named `name` (PyTorch name); Error if there is none.
   const ParamInfo& param(std::string_view name) const;
   int64_t parameter_count() const { return static_cast<int64_t>(flat_.size()); }
   // End offsets of the weight and embedding groups in the flat buffer.
