@@ -5,6 +5,7 @@
 // the step's shape repeats, replayed from a captured CUDA graph.
 #include "cuda_engine.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -79,6 +80,16 @@ class CudaEngine final : public Engine {
     v_.zero_async(stream_.get());
     grads_.zero_async(stream_.get());
     reset_engine_state(state_.data(), stream_.get());
+
+    std::vector<long long> offsets, sizes;
+    for (const ParamInfo& p : model.params()) {
+      tensor_names_.push_back(p.name);
+      offsets.push_back(p.offset);
+      sizes.push_back(p.size);
+    }
+    tensor_offsets_ = to_device(offsets, "tensor offsets");
+    tensor_sizes_ = to_device(sizes, "tensor sizes");
+    nonfinite_flags_.reset(std::max<std::size_t>(offsets.size(), 1), "non-finite tensor flags");
 
     const std::vector<double>& weights = options.loss.class_weights;
     if (!weights.empty()) {
@@ -172,6 +183,14 @@ class CudaEngine final : public Engine {
     out.nonfinite_steps = s.nonfinite_steps;
     out.first_nonfinite_step = s.first_nonfinite_step;
     out.last_grad_norm = s.last_grad_norm;
+    if (s.first_nonfinite_step >= 0) {
+      out.first_nonfinite_loss = s.first_nonfinite_loss;
+      out.first_nonfinite_grad_norm = s.first_nonfinite_grad_norm;
+      stream_.synchronize();
+      const std::vector<int> flags = to_host(nonfinite_flags_);
+      for (std::size_t t = 0; t < tensor_names_.size(); ++t)
+        if (flags[t] != 0) out.first_nonfinite_tensors.push_back(tensor_names_[t]);
+    }
     reset_engine_metrics(state_.data(), stream_.get());
     steps_skipped_ = 0;
     return out;
@@ -261,6 +280,8 @@ class CudaEngine final : public Engine {
     sum_of_squares(shape_.parameter_count, grads_.data(), squares,
                    Workspace{squares_workspace_.data(), squares_workspace_.bytes()}, stream);
     finish_step(state_.data(), header_.data(), policy_, stream);
+    record_nonfinite_tensors(state_.data(), grads_.data(), tensor_offsets_.data(), tensor_sizes_.data(),
+                             static_cast<int>(tensor_names_.size()), nonfinite_flags_.data(), stream);
     const AdamWStepInputs* inputs = member<AdamWStepInputs>(state_.data(), offsetof(DeviceEngineState, adamw));
     adamw_update(shape_.parameter_count, params_.data(), grads_.data(), m_.data(), v_.data(), adamw_, inputs, stream);
   }
@@ -349,6 +370,9 @@ class CudaEngine final : public Engine {
   DeviceBuffer<StepHeader> header_;
   DeviceBuffer<char> squares_workspace_;
   DeviceBuffer<char> inputs_;
+  std::vector<std::string> tensor_names_;  // state_dict names, for naming a non-finite gradient
+  DeviceBuffer<long long> tensor_offsets_, tensor_sizes_;
+  DeviceBuffer<int> nonfinite_flags_;
   DeviceActivations acts_;
   DeviceLoss loss_;
   AdamWConstants adamw_;

@@ -16,6 +16,8 @@ __device__ void clear_metrics(DeviceEngineState& s) {
   s.steps_applied = 0;
   s.nonfinite_steps = 0;
   s.first_nonfinite_step = -1;
+  s.first_nonfinite_loss = 0.0;
+  s.first_nonfinite_grad_norm = 0.0;
   s.last_grad_norm = 0.0;
 }
 
@@ -25,6 +27,7 @@ __device__ void clear_step(DeviceEngineState& s) {
   s.step.correct = 0;
   s.grad_sum_squares = 0.0;
   s.adamw.apply = 0;
+  s.record_nonfinite = 0;
 }
 
 __global__ void reset_state_kernel(DeviceEngineState* state) {
@@ -46,7 +49,12 @@ __global__ void finish_step_kernel(DeviceEngineState* state, const StepHeader* h
   if (!isfinite(s.step.loss) || !isfinite(norm)) {
     s.adamw.apply = 0;
     ++s.nonfinite_steps;
-    if (s.first_nonfinite_step < 0) s.first_nonfinite_step = header->call_index;
+    if (s.first_nonfinite_step < 0) {
+      s.first_nonfinite_step = header->call_index;
+      s.first_nonfinite_loss = s.step.loss;
+      s.first_nonfinite_grad_norm = norm;
+      s.record_nonfinite = 1;
+    }
     return;
   }
   const double lr = math::scheduled_lr(policy.lr, s.steps_taken, policy.warmup_steps, policy.total_steps,
@@ -60,7 +68,27 @@ __global__ void finish_step_kernel(DeviceEngineState* state, const StepHeader* h
   s.correct += s.step.correct;
 }
 
+// Block t scans tensor t; the flag is an OR over the block, written once.
+__global__ void record_nonfinite_kernel(const DeviceEngineState* __restrict__ state, const float* __restrict__ grads,
+                                        const long long* __restrict__ offsets, const long long* __restrict__ sizes,
+                                        int* __restrict__ flags) {
+  if (state->record_nonfinite == 0) return;
+  const float* g = grads + offsets[blockIdx.x];
+  const long long n = sizes[blockIdx.x];
+  int found = 0;
+  for (long long i = threadIdx.x; i < n; i += blockDim.x) found |= isfinite(g[i]) ? 0 : 1;
+  found = __syncthreads_or(found);
+  if (threadIdx.x == 0) flags[blockIdx.x] = found;
+}
+
 }  // namespace
+
+void record_nonfinite_tensors(const DeviceEngineState* state, const float* grads, const long long* offsets,
+                              const long long* sizes, int tensors, int* flags, cudaStream_t stream) {
+  if (tensors <= 0) return;
+  record_nonfinite_kernel<<<static_cast<unsigned>(tensors), 256, 0, stream>>>(state, grads, offsets, sizes, flags);
+  CUDA_CHECK_LAUNCH();
+}
 
 void reset_engine_state(DeviceEngineState* state, cudaStream_t stream) {
   reset_state_kernel<<<1, 1, 0, stream>>>(state);

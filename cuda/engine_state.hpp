@@ -24,7 +24,9 @@ struct DeviceEngineState {
   long long steps_applied;
   long long nonfinite_steps;
   long long first_nonfinite_step;  // train_step call index, -1 when none
+  double first_nonfinite_loss, first_nonfinite_grad_norm;
   double last_grad_norm;
+  int record_nonfinite;  // 1 during the step that set first_nonfinite_step
 };
 
 // Written by the host for each step and copied with the batch data.
@@ -53,6 +55,11 @@ void begin_step(DeviceEngineState* state, cudaStream_t stream);
 // step is finite) lr, bias corrections and clip scale into state->adamw, the
 // step count and the metrics; a refused step sets adamw.apply = 0.
 void finish_step(DeviceEngineState* state, const StepHeader* header, const StepPolicy& policy, cudaStream_t stream);
+// After finish_step: when this step was the first refused one since the
+// last drain, flags[t] = whether tensor t's gradient (grads[offsets[t],
+// offsets[t] + sizes[t])) holds an inf or NaN; otherwise does nothing.
+void record_nonfinite_tensors(const DeviceEngineState* state, const float* grads, const long long* offsets,
+                              const long long* sizes, int tensors, int* flags, cudaStream_t stream);
 // Sets the optimiser's step count (for resuming).
 void set_steps_taken(DeviceEngineState* state, long long steps_taken, cudaStream_t stream);
 

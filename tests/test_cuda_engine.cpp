@@ -191,6 +191,11 @@ TEST(CudaEngineParity, NonFiniteStepIsRefusedLikeOnTheCpu) {
   EXPECT_EQ(a.first_nonfinite_step, b.first_nonfinite_step);
   EXPECT_EQ(a.steps_taken, 0);
   EXPECT_EQ(a.steps_skipped, 1);
+  EXPECT_FALSE(std::isfinite(a.first_nonfinite_loss));
+  EXPECT_EQ(std::isnan(a.first_nonfinite_loss), std::isnan(b.first_nonfinite_loss));
+  EXPECT_EQ(std::isnan(a.first_nonfinite_grad_norm), std::isnan(b.first_nonfinite_grad_norm));
+  EXPECT_FALSE(a.first_nonfinite_tensors.empty());
+  EXPECT_EQ(a.first_nonfinite_tensors, b.first_nonfinite_tensors);
   int64_t taken = -1;
   const size_t n = static_cast<size_t>(f.model.parameter_count());
   std::vector<float> m(n), v(n);

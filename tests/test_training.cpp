@@ -278,7 +278,7 @@ TEST(NonFiniteGuard, StopsTrainingAndKeepsTheLastGoodCheckpoint) {
   const std::string dir = temp_dir("nonfinite");
   Model m = tiny_model();
   m.flat()[static_cast<size_t>(m.param("dense.weight").offset)] = std::numeric_limits<float>::infinity();
-  TrainConfig c = tiny_run(dir, 1);
+  TrainConfig c = tiny_run("", 1);  // no files: the step guard itself must fire
   c.model.dropout = 0.0;
   Trainer t(c, m, train, nullptr);
   try {
@@ -289,8 +289,18 @@ TEST(NonFiniteGuard, StopsTrainingAndKeepsTheLastGoodCheckpoint) {
     EXPECT_NE(what.find("non-finite"), std::string::npos) << what;
     EXPECT_NE(what.find("step 1"), std::string::npos) << what;
     EXPECT_NE(what.find("first record"), std::string::npos) << what;
+    EXPECT_NE(what.find("dense.weight"), std::string::npos) << "the tensor must be named: " << what;
   }
-  EXPECT_FALSE(std::filesystem::exists(dir + "/last.safetensors"));
+  // With an output directory, not even the initial checkpoint is written from it.
+  Trainer with_files(tiny_run(dir, 1), m, train, nullptr);
+  try {
+    with_files.run();
+    FAIL() << "an infinite weight must not reach a checkpoint";
+  } catch (const NumericalError& e) {
+    EXPECT_NE(std::string(e.what()).find("dense.weight"), std::string::npos) << e.what();
+  }
+  for (const char* f : {"init.safetensors", "last.safetensors", "last.resume.safetensors"})
+    EXPECT_FALSE(std::filesystem::exists(dir + "/" + f)) << f;
 }
 
 TEST(Trainer, WritesCheckpointsAndAJsonlLog) {

@@ -16,6 +16,10 @@ struct ConvLayerConfig {
   int dilation = 1;
 };
 
+// Largest reach dilation * (kernel - 1) a conv layer may have: keeps the
+// halo arithmetic far from integer overflow (no real model comes close).
+inline constexpr int kMaxConvReach = 1 << 20;
+
 struct ModelConfig {
   int embed_dim = 32;
   std::vector<ConvLayerConfig> convs = std::vector<ConvLayerConfig>(1);  // one conv: 64 channels, kernel 3
@@ -64,6 +68,10 @@ enum class DeviceKind { Cpu, Cuda, Auto };
 
 enum class InputFormat { ThreeLine, Fasta, Conll };
 
+// What a record longer than data.max_length does: stop with an error
+// naming it, or keep its first max_length positions.
+enum class TooLong { Error, Crop };
+
 struct DataConfig {
   InputFormat format = InputFormat::ThreeLine;
   std::string train_path = "data/ss/train.ss3.txt";
@@ -72,7 +80,14 @@ struct DataConfig {
   std::string labels;         // label symbols in class order; empty = sorted symbols seen
   std::string no_label = "-"; // label symbol of residues without a label
   int min_token_freq = 1;     // token mode: rarer tokens map to the unknown id
+  int64_t max_length = 0;     // positions per record; 0 = no limit
+  TooLong too_long = TooLong::Error;
 };
+
+// What a step whose loss or gradient norm is not finite does: stop the run
+// (NumericalError naming the step, batch and tensor), or leave the step out
+// (parameters, moments and step count unchanged) and count it.
+enum class NonFinitePolicy { Stop, Skip };
 
 struct RunConfig {
   int epochs = 20;
@@ -82,6 +97,7 @@ struct RunConfig {
   int64_t log_every_steps = 50;
   int64_t checkpoint_every_steps = 0;  // 0 = only at the end of each epoch
   int early_stopping_patience = 0;     // epochs without validation gain; 0 = off
+  NonFinitePolicy nonfinite = NonFinitePolicy::Stop;
   std::string out_dir = "runs/latest";
 };
 
@@ -115,5 +131,7 @@ std::string_view to_string(BatchLayout l);
 std::string_view to_string(DeviceKind d);
 std::string_view to_string(InputFormat f);
 std::string_view to_string(LrSchedule s);
+std::string_view to_string(TooLong t);
+std::string_view to_string(NonFinitePolicy p);
 
 }  // namespace seqcnn

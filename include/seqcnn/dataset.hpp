@@ -115,17 +115,31 @@ struct RawRecord {
 std::vector<RawRecord> read_raw(const std::string& path, InputFormat format);
 std::vector<RawRecord> parse_raw(std::string_view text, InputFormat format, const std::string& source);
 
-// Maps raw records to ids; a label outside `labels` is an InputError.
+// Applies data.max_length to records read from `source` (0 = no limit):
+// TooLong::Error throws an InputError naming the file, line, record, length
+// and limit; TooLong::Crop keeps each record's first max_length positions.
+void apply_length_limit(std::vector<RawRecord>& records, int64_t max_length, TooLong policy, const std::string& source);
+
+// Token vocabularies read CoNLL input; the protein alphabet reads 3-line and
+// FASTA. An InputError naming `source` otherwise: a model meets another kind
+// of data.
+void check_vocabulary_fits_format(const Vocabulary& vocab, InputFormat format, const std::string& source);
+
+// Maps raw records to ids; a label outside `labels` is an InputError, and
+// so is token data none of whose tokens the vocabulary knows (data from
+// another corpus than the vocabulary's).
 Dataset to_dataset(const std::vector<RawRecord>& raw, const Vocabulary& vocab, const LabelSet& labels,
                    const std::string& source);
 
-// Convenience: read and map in one go.
+// Convenience: read and map in one go (after check_vocabulary_fits_format).
 Dataset read_dataset(const std::string& path, InputFormat format, const Vocabulary& vocab,
                      const LabelSet& labels);
 
 // The splits of a run with the vocabulary and label set built from the
 // training split (the fixed protein alphabet for sequence formats; a
-// min-frequency token vocabulary for CoNLL). Empty paths give empty splits.
+// min-frequency token vocabulary for CoNLL). Empty paths give empty splits;
+// a split whose file holds no record or no counted label is an InputError
+// naming the split and the file. data.max_length applies to every split.
 struct TrainingData {
   Vocabulary vocab;
   LabelSet labels;

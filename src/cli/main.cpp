@@ -26,6 +26,8 @@ struct TrainFlags {
   std::string preset = "default";
   std::string config_file;
   std::string train, valid, test, format, labels, layout, device, out;
+  std::string resume, on_nonfinite, too_long;
+  std::optional<int64_t> max_length;
   std::optional<int> epochs, threads, batch_sequences, accumulation, patience, buckets;
   std::optional<int64_t> batch_rows, log_every, checkpoint_every;
   std::optional<uint64_t> seed;
@@ -35,7 +37,10 @@ struct TrainFlags {
 };
 
 TrainConfig build_config(const TrainFlags& f) {
-  TrainConfig c = preset_config(f.preset);
+  // A resumed run starts from its own stored config; flags and a config
+  // file override it as they would a preset (the trainer then refuses any
+  // change that would not continue the run exactly).
+  TrainConfig c = f.resume.empty() ? preset_config(f.preset) : resume_config(f.resume);
   if (!f.config_file.empty()) c = apply_config_json(c, read_text_file(f.config_file), f.config_file);
   if (!f.train.empty()) c.data.train_path = f.train;
   if (!f.valid.empty()) c.data.valid_path = f.valid == "none" ? "" : f.valid;
@@ -66,6 +71,9 @@ TrainConfig build_config(const TrainFlags& f) {
   if (f.clip_norm) c.optim.clip_norm = *f.clip_norm;
   if (f.dropout) c.model.dropout = *f.dropout;
   if (f.smoothing) c.loss.label_smoothing = *f.smoothing;
+  if (!f.on_nonfinite.empty()) c.run.nonfinite = f.on_nonfinite == "skip" ? NonFinitePolicy::Skip : NonFinitePolicy::Stop;
+  if (f.max_length) c.data.max_length = *f.max_length;
+  if (!f.too_long.empty()) c.data.too_long = f.too_long == "crop" ? TooLong::Crop : TooLong::Error;
   validate_config(c);
   return c;
 }
@@ -75,12 +83,14 @@ int run_train(const TrainFlags& f) {
   TrainingData data = load_training_data(config.data);
   Model model = Model::initialize(config.model, data.vocab, data.labels, config.run.seed);
   Trainer trainer(config, model, data.train, data.valid.records.empty() ? nullptr : &data.valid);
+  if (!f.resume.empty()) trainer.resume_from(f.resume);
   ProgressPrinter printer(std::cerr, f.quiet);
   trainer.on_step([&](const StepProgress& p) { printer.step(p); });
   trainer.on_epoch([&](const EpochReport& r) { printer.epoch(r, config.run.epochs); });
   std::cerr << "seqcnn train: preset '" << config.preset << "', " << data.train.records.size() << " training records ("
             << data.train.positions() << " positions), " << model.parameter_count() << " parameters, "
-            << config.run.epochs << " epochs, out " << config.run.out_dir << "\n";
+            << config.run.epochs << " epochs, out " << config.run.out_dir
+            << (f.resume.empty() ? std::string() : ", resuming " + f.resume) << "\n";
   const TrainSummary summary = trainer.run();
   std::cerr << "device: " << trainer.device_description() << "\n";
   print_summary(std::cout, summary);
@@ -120,6 +130,7 @@ int run_eval(const std::string& model_path, const std::string& data_path, const 
 int run_predict(const std::string& model_path, const std::string& input, const std::string& format,
                 const std::string& output, const std::string& probabilities, const std::string& device, int threads) {
   const LoadedCheckpoint ckpt = load_checkpoint(model_path);
+  check_vocabulary_fits_format(ckpt.model.vocab(), parse_format(format), input);
   const std::vector<RawRecord> raw = read_raw(input, parse_format(format));
   std::vector<RawRecord> unlabelled = raw;
   for (auto& r : unlabelled) r.labels.clear();
@@ -166,6 +177,14 @@ int main(int argc, char** argv) {
   train->add_option("--log-every", tf.log_every, "steps between progress lines");
   train->add_option("--checkpoint-every", tf.checkpoint_every, "steps between 'last' checkpoints (0 = per epoch)");
   train->add_option("--early-stopping", tf.patience, "epochs without validation gain before stopping (0 = off)");
+  train->add_option("--resume", tf.resume,
+                    "continue the run saved in this resume file (<out>/last.resume.safetensors); its config is the base")
+      ->check(CLI::ExistingFile);
+  train->add_option("--on-nonfinite", tf.on_nonfinite, "a step with a non-finite loss or gradient: stop (default) or skip it")
+      ->check(CLI::IsMember({"stop", "skip"}));
+  train->add_option("--max-length", tf.max_length, "longest record allowed, in positions (0 = no limit)");
+  train->add_option("--too-long", tf.too_long, "a record over --max-length: error (default) or crop")
+      ->check(CLI::IsMember({"error", "crop"}));
   train->add_flag("--no-test", tf.no_test, "do not score the test split");
   train->add_flag("--quiet", tf.quiet, "no progress lines");
 
@@ -194,7 +213,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    if (*train) return run_train(tf);
+    if (*train) {
+      if (!tf.resume.empty() && train->count("--preset") > 0)
+        throw ConfigError("--preset cannot be combined with --resume: the run's own config is stored in the resume file");
+      return run_train(tf);
+    }
     if (*eval) return run_eval(model_path, data_path, format, device, threads);
     if (*pred) return run_predict(model_path, data_path, predict_format, output, probabilities, device, threads);
   } catch (const seqcnn::Error& e) {

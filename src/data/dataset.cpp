@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -60,6 +61,7 @@ Dataset to_dataset(const std::vector<RawRecord>& raw, const Vocabulary& vocab, c
   Dataset dataset;
   dataset.source = source;
   dataset.records.reserve(raw.size());
+  int64_t unknown_tokens = 0;
   for (const RawRecord& r : raw) {
     // CoNLL puts each symbol on its own line; the 3-line format puts all on one.
     auto line_of = [&](size_t i, bool label) {
@@ -80,24 +82,39 @@ Dataset to_dataset(const std::vector<RawRecord>& raw, const Vocabulary& vocab, c
     for (size_t i = 0; i < r.symbols.size(); ++i) {
       const std::string& symbol = r.symbols[i];
       if (vocab.kind() == Vocabulary::Kind::Protein) {
-        if (symbol.size() != 1 || !data::is_ascii_letter(symbol[0])) fail(i, false, "expected a residue letter, found '" + symbol + "'");
+        if (symbol.size() != 1 || !data::is_ascii_letter(symbol[0]))
+          fail(i, false, "expected a residue letter (the vocabulary is the protein alphabet), found '" + symbol + "'");
         record.tokens.push_back(vocab.residue_id(symbol[0]));
       } else {
         record.tokens.push_back(vocab.id(symbol));
       }
     }
+    unknown_tokens += std::count(record.tokens.begin(), record.tokens.end(), vocab.unknown_id());
     record.labels.reserve(r.labels.size());
     for (size_t i = 0; i < r.labels.size(); ++i) {
       const int32_t label = labels.id(r.labels[i]);
-      if (label == -2) fail(i, true, "unknown label symbol '" + r.labels[i] + "' (expected " + label_choices(labels) + ")");
+      if (label == -2)
+        fail(i, true, "unknown label symbol '" + r.labels[i] + "': not in the label set (expected " + label_choices(labels) + ")");
       record.labels.push_back(label);
     }
     dataset.records.push_back(std::move(record));
+  }
+  // Every token unknown: the data and the vocabulary come from different
+  // corpora (or a model meets another kind of data); training or scoring
+  // on nothing but <unk> would be meaningless.
+  if (vocab.kind() == Vocabulary::Kind::Token && dataset.positions() > 0 && unknown_tokens == dataset.positions()) {
+    std::string examples;
+    for (size_t i = 2; i < vocab.symbols().size() && i < 5; ++i) examples += (i > 2 ? ", '" : " (e.g. '") + vocab.symbols()[i] + "'";
+    if (!examples.empty()) examples += ")";
+    throw InputError(source + ": vocabulary mismatch: none of the " + std::to_string(dataset.positions()) +
+                     " tokens is in the vocabulary of " + std::to_string(vocab.size()) + " symbols" + examples +
+                     " (data from another corpus or format than the model's?)");
   }
   return dataset;
 }
 
 Dataset read_dataset(const std::string& path, InputFormat format, const Vocabulary& vocab, const LabelSet& labels) {
+  check_vocabulary_fits_format(vocab, format, path);
   return to_dataset(read_raw(path, format), vocab, labels, path);
 }
 

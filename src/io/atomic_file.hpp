@@ -9,9 +9,12 @@
 
 namespace seqcnn {
 
-// Calls write(out) on a temporary file beside `path`, then renames it into
-// place. On any failure the temporary file is removed, the old file (if
-// any) is untouched, and an Error naming `path` is thrown.
+// Calls write(out) on a temporary file beside `path` ("<path>.tmp.<pid>"),
+// syncs it to disk, renames it into place and syncs the directory. On any
+// failure (or exception from `write`) the temporary file is removed, the old
+// file (if any) is untouched, and the error propagates. A process killed
+// mid-write leaves the old file whole and at most a stray temporary file,
+// which nothing reads and the next write of the same process replaces.
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 inline void write_file_atomically(const std::string& path, std::string_view contents) {

@@ -66,7 +66,7 @@ const StTensor& StFile::at(const std::string& name) const {
   throw Error("no tensor named '" + name + "'");
 }
 
-StFile parse_safetensors(const std::vector<unsigned char>& bytes, const std::string& source) {
+StFile parse_safetensors(std::span<const unsigned char> bytes, const std::string& source) {
   auto bad = [&](const std::string& what) -> CheckpointError { return CheckpointError(source + ": " + what); };
   if (bytes.size() < 8) throw bad("truncated: " + std::to_string(bytes.size()) + " bytes, shorter than the 8-byte header length");
   uint64_t header_len = 0;

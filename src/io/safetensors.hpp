@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,7 @@ struct StFile {
 
 // Throws CheckpointError naming the file and the fault.
 StFile read_safetensors(const std::string& path);
-StFile parse_safetensors(const std::vector<unsigned char>& file_bytes, const std::string& source);
+StFile parse_safetensors(std::span<const unsigned char> file_bytes, const std::string& source);
 
 // Written atomically (temporary file, then rename).
 void write_safetensors(const std::string& path, const StFile& file);

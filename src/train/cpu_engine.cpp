@@ -1,6 +1,7 @@
 // The CPU backend: the reference ops driven step by step on the host.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/op_math.hpp"
@@ -16,7 +17,7 @@ namespace {
 class CpuEngine final : public Engine {
  public:
   CpuEngine(const Model& model, const EngineOptions& options)
-      : shape_(model_shape(model)), options_(options) {
+      : shape_(model_shape(model)), options_(options), params_info_(model.params()) {
     const size_t n = static_cast<size_t>(shape_.parameter_count);
     params_.assign(model.flat().begin(), model.flat().end());
     grads_.assign(n, 0.0f);
@@ -54,7 +55,12 @@ class CpuEngine final : public Engine {
     metrics_.last_grad_norm = norm;
     if (!std::isfinite(totals.loss) || !std::isfinite(norm)) {
       ++metrics_.nonfinite_steps;
-      if (metrics_.first_nonfinite_step < 0) metrics_.first_nonfinite_step = call;
+      if (metrics_.first_nonfinite_step < 0) {
+        metrics_.first_nonfinite_step = call;
+        metrics_.first_nonfinite_loss = totals.loss;
+        metrics_.first_nonfinite_grad_norm = norm;
+        metrics_.first_nonfinite_tensors = nonfinite_gradient_tensors();
+      }
       return;
     }
     const OptimConfig& o = options_.optim;
@@ -97,6 +103,17 @@ class CpuEngine final : public Engine {
   }
 
  private:
+  // Which tensors' gradients hold an inf or NaN: a scan run only when the
+  // guard has fired, so the good path pays nothing.
+  std::vector<std::string> nonfinite_gradient_tensors() const {
+    std::vector<std::string> names;
+    for (const ParamInfo& p : params_info_) {
+      const auto first = grads_.begin() + p.offset;
+      if (std::any_of(first, first + p.size, [](float g) { return !std::isfinite(g); })) names.push_back(p.name);
+    }
+    return names;
+  }
+
   cpu::XentTotals accumulate_gradients(const StepRequest& request) {
     std::fill(grads_.begin(), grads_.end(), 0.0f);
     cpu::XentTotals sum;
@@ -123,6 +140,7 @@ class CpuEngine final : public Engine {
 
   ModelShape shape_;
   EngineOptions options_;
+  std::vector<ParamInfo> params_info_;  // names and offsets, for naming a non-finite gradient
   std::vector<float> params_, grads_, m_, v_;
   std::vector<float> class_weights_;
   cpu::LossParams<float> loss_;

@@ -35,6 +35,11 @@ struct StepMetrics {
   int64_t steps_taken = 0, steps_skipped = 0;
   int64_t nonfinite_steps = 0;   // steps refused by the non-finite guard
   int64_t first_nonfinite_step = -1;  // train_step call (0-based, every call counts) of the first one
+  // Filled when the guard fires (never on the good path): the first refused
+  // step's loss and gradient norm, and the parameters (state_dict names)
+  // whose gradient holds an inf or NaN; empty when the engine cannot tell.
+  double first_nonfinite_loss = 0.0, first_nonfinite_grad_norm = 0.0;
+  std::vector<std::string> first_nonfinite_tensors;
   double last_grad_norm = 0.0;
 };
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/op_math.hpp"
 #include "sched/scheduler.hpp"
@@ -18,6 +19,8 @@
 #include "train/engine_factory.hpp"
 #include "train/evaluate.hpp"
 #include "train/loss_scale.hpp"
+#include "train/numeric_guard.hpp"
+#include "train/resume_state.hpp"
 
 namespace seqcnn {
 
@@ -53,9 +56,19 @@ struct Trainer::Impl {
   // Where the run stands.
   int64_t requests = 0;       // train_step calls
   int64_t micro_batches = 0;  // keys dropout masks
-  int64_t steps_taken = 0, steps_skipped = 0;
+  int64_t steps_taken = 0, steps_skipped = 0, nonfinite_steps = 0;
+  int64_t engine_first_request = 0;  // requests made before this engine existed (a resumed run's)
   // Describes each train_step call since the last drain, to name a bad step.
   std::vector<std::string> pending_steps;
+  // The current epoch's running totals, the best epoch and early stopping:
+  // the rest of the position a resume file records.
+  struct EpochTotals {
+    double loss_sum = 0.0;
+    int64_t steps = 0, counted = 0, correct = 0, tokens = 0;
+  } epoch_totals;
+  TrainSummary summary;
+  int epochs_without_gain = 0;
+  std::optional<ResumeState> resume;  // set by resume_from
 
   Impl(TrainConfig c, Model& m, const Dataset& t, const Dataset* v) : config(std::move(c)), model(m), train(t), valid(v) {}
 
@@ -69,15 +82,66 @@ struct Trainer::Impl {
     return (std::filesystem::path(config.run.out_dir) / name).string();
   }
 
-  void save(const std::string& name, int epoch, double valid_accuracy) {
-    if (config.run.out_dir.empty()) return;
-    engine->get_parameters(model.flat());
+  CheckpointInfo info_for(int epoch, double valid_accuracy) const {
     CheckpointInfo info;
     info.step = steps_taken;
     info.epoch = epoch;
     info.train_config_json = config_to_json(config);
     info.valid_accuracy = valid_accuracy;
-    save_checkpoint(out_path(name), model, info);
+    return info;
+  }
+
+  // Every file is written from finite parameters only: a NaN never replaces
+  // a good checkpoint.
+  void save(const std::string& name, int epoch, double valid_accuracy) {
+    if (config.run.out_dir.empty()) return;
+    engine->get_parameters(model.flat());
+    check_parameters_finite(model, "refusing to write " + out_path(name) + " (an existing file is left as it was)");
+    save_checkpoint(out_path(name), model, info_for(epoch, valid_accuracy));
+  }
+
+  // last.safetensors and the resume file, at the same moments; the run
+  // continues with step `next_step` (0-based) of epoch `next_epoch`.
+  void save_last(int epochs_done, double valid_accuracy, int next_epoch, int64_t next_step) {
+    if (config.run.out_dir.empty()) return;
+    save("last.safetensors", epochs_done, valid_accuracy);
+    ResumeState r;
+    r.epoch = next_epoch;
+    r.next_step = next_step;
+    r.train_step_calls = requests;
+    r.micro_batches = micro_batches;
+    r.steps_taken = steps_taken;
+    r.steps_skipped = steps_skipped;
+    r.nonfinite_steps = nonfinite_steps;
+    r.best_valid_accuracy = summary.best_valid_accuracy;
+    r.best_epoch = summary.best_epoch;
+    r.epochs_without_gain = epochs_without_gain;
+    r.epoch_loss_sum = epoch_totals.loss_sum;
+    r.epoch_steps = epoch_totals.steps;
+    r.epoch_counted = epoch_totals.counted;
+    r.epoch_correct = epoch_totals.correct;
+    r.epoch_tokens = epoch_totals.tokens;
+    r.train_fingerprint = dataset_fingerprint(train);
+    r.train_records = static_cast<int64_t>(train.records.size());
+    r.m.resize(model.flat().size());
+    r.v.resize(model.flat().size());
+    int64_t engine_steps = 0;
+    engine->get_optimizer_state(r.m, r.v, engine_steps);
+    save_resume_file(out_path("last.resume.safetensors"), model, info_for(epochs_done, valid_accuracy), r);
+  }
+
+  void resume_from(const std::string& path) {
+    LoadedResume loaded = load_resume_file(path);
+    check_same_model(loaded.checkpoint.model, model, path);
+    const TrainConfig stored = apply_config_json(TrainConfig{}, loaded.checkpoint.info.train_config_json, path + " (the run's config)");
+    check_resumable_config(stored, config, path);
+    if (loaded.state.train_fingerprint != dataset_fingerprint(train))
+      throw CheckpointError(path + ": the training data differs from the run being resumed (" +
+                            std::to_string(train.records.size()) + " records now, " +
+                            std::to_string(loaded.state.train_records) + " then, or the same count with other contents)");
+    const auto stored_flat = loaded.checkpoint.model.flat();
+    std::copy(stored_flat.begin(), stored_flat.end(), model.flat().begin());
+    resume = std::move(loaded.state);
   }
 
   void check_setup() {
@@ -86,27 +150,58 @@ struct Trainer::Impl {
     if (!config.loss.class_weights.empty() && static_cast<int>(config.loss.class_weights.size()) != C)
       throw ConfigError("config 'loss.class_weights': " + std::to_string(config.loss.class_weights.size()) +
                         " weights given, the label set has " + std::to_string(C) + " classes");
-    if (train.records.empty()) throw InputError(train.source + ": the training set has no records");
+    if (train.records.empty()) throw InputError("training split: " + train.source + ": no records");
+    if (train.counted_labels() == 0)
+      throw InputError("training split: " + train.source + ": no position has a counted label (nothing to learn)");
+    if (valid != nullptr && !valid->records.empty() && valid->counted_labels() == 0)
+      throw InputError("validation split: " + valid->source + ": no position has a counted label (nothing to score)");
     if (config.model.embed_dim != model.config().embed_dim || config.model.convs.size() != model.config().convs.size())
       throw ConfigError("the model's architecture differs from the config's");
   }
 
-  // Reads the engine's metrics; a non-finite step stops the run, naming it.
+  // Reads the engine's metrics. A non-finite step stops the run naming the
+  // step, batch and tensor, or (run.nonfinite = skip) is counted and logged;
+  // the engine has refused its update either way.
   StepMetrics drain(int epoch) {
     StepMetrics m = engine->drain_metrics();
     const int64_t first_pending = requests - static_cast<int64_t>(pending_steps.size());
     if (m.nonfinite_steps > 0) {
-      const int64_t k = m.first_nonfinite_step - first_pending;
+      const int64_t k = engine_first_request + m.first_nonfinite_step - first_pending;
       const std::string where = k >= 0 && k < static_cast<int64_t>(pending_steps.size()) ? pending_steps[static_cast<size_t>(k)]
                                                                                          : "step call " + std::to_string(m.first_nonfinite_step);
-      log({{"event", "nonfinite"}, {"epoch", epoch}, {"where", where}});
-      throw NumericalError("non-finite loss or gradient norm in epoch " + std::to_string(epoch) + ", " + where +
-                           ": training stopped, the last good parameters are kept (no checkpoint was written from it)");
+      const std::string detail = describe_nonfinite(m);
+      const bool stop = config.run.nonfinite == NonFinitePolicy::Stop;
+      if (!stop) nonfinite_steps += m.nonfinite_steps;
+      log({{"event", "nonfinite"}, {"epoch", epoch}, {"where", where}, {"detail", detail}, {"policy", to_string(config.run.nonfinite)},
+           {"steps", m.nonfinite_steps}, {"nonfinite_total", nonfinite_steps}});
+      if (stop)
+        throw NumericalError("non-finite loss or gradient norm in epoch " + std::to_string(epoch) + ", " + where + ": " + detail +
+                             ": training stopped; no checkpoint was written from it (run.nonfinite = \"skip\" leaves such steps out)");
     }
     steps_taken += m.steps_taken;
     steps_skipped += m.steps_skipped;
     pending_steps.clear();
     return m;
+  }
+
+  // Puts the engine and the counters where the resume file left the run.
+  void restore_position(int& first_epoch, int64_t& first_step) {
+    const ResumeState& r = *resume;
+    engine->set_optimizer_state(r.m, r.v, r.steps_taken);
+    requests = engine_first_request = r.train_step_calls;
+    micro_batches = r.micro_batches;
+    steps_taken = r.steps_taken;
+    steps_skipped = r.steps_skipped;
+    nonfinite_steps = r.nonfinite_steps;
+    summary.best_valid_accuracy = r.best_valid_accuracy;
+    summary.best_epoch = r.best_epoch;
+    summary.epochs_run = r.epoch - 1;
+    summary.resumed_epoch = r.epoch;
+    summary.resumed_step = r.next_step;
+    epochs_without_gain = r.epochs_without_gain;
+    epoch_totals = EpochTotals{r.epoch_loss_sum, r.epoch_steps, r.epoch_counted, r.epoch_correct, r.epoch_tokens};
+    first_epoch = r.epoch;
+    first_step = r.next_step;
   }
 
   TrainSummary run() {
@@ -130,40 +225,51 @@ struct Trainer::Impl {
     eo.seed = config.run.seed;
     eo.threads = config.run.threads;
     engine = make_engine(config.run.device, model, eo, &device);
+    int first_epoch = 1;
+    int64_t first_step = 0;
+    if (resume) restore_position(first_epoch, first_step);
 
     if (!config.run.out_dir.empty()) {
       std::error_code ec;  // the error_code form: a failure becomes a seqcnn::Error like every other
       std::filesystem::create_directories(config.run.out_dir, ec);
       if (ec) throw Error("cannot create the output directory '" + config.run.out_dir + "': " + ec.message());
-      log_file.open(out_path("train.jsonl"), std::ios::trunc);
+      log_file.open(out_path("train.jsonl"), resume ? std::ios::app : std::ios::trunc);
       if (!log_file) throw Error("cannot write " + out_path("train.jsonl"));
-      save("init.safetensors", 0, -1.0);
+      if (!resume) save("init.safetensors", 0, -1.0);
     }
     log({{"event", "start"}, {"device", device}, {"parameters", model.parameter_count()},
          {"threads", omp_get_max_threads()}, {"steps_per_epoch", steps_per_epoch}, {"total_steps", total_steps},
-         {"config", json::parse(config_to_json(config))}});
+         {"config", json::parse(config_to_json(config))}, {"resumed_epoch", summary.resumed_epoch},
+         {"resumed_step", summary.resumed_step}});
 
-    TrainSummary summary;
     const int64_t eval_rows = std::max<int64_t>(65536, fixed_rows);
-    int epochs_without_gain = 0;
+    // A run resumed after it stopped early has nothing left to do.
+    if (resume && first_step == 0 && config.run.early_stopping_patience > 0 &&
+        epochs_without_gain >= config.run.early_stopping_patience) {
+      summary.stopped_early = true;
+      first_epoch = config.run.epochs + 1;
+    }
     double train_seconds = 0.0;
     int64_t train_tokens = 0;
     const auto run_start = Clock::now();
 
-    for (int epoch = 1; epoch <= config.run.epochs; ++epoch) {
+    for (int epoch = first_epoch; epoch <= config.run.epochs; ++epoch) {
       if (epoch > 1) plan = plan_epoch(train, bc, halo, config.run.seed, epoch);
       log({{"event", "plan"}, {"epoch", epoch}, {"layout", to_string(bc.layout)}, {"batches", plan.batches},
            {"padding_waste", plan.padding_waste()}});
       const auto epoch_start = Clock::now();
       auto interval_start = epoch_start;
-      int64_t interval_tokens = 0, epoch_tokens = 0, epoch_steps_logged = 0;
-      double epoch_loss = 0.0;
-      int64_t epoch_counted = 0, epoch_correct = 0;
+      int64_t interval_tokens = 0;
       double interval_loss = 0.0;
       int64_t interval_steps = 0;
       const int64_t steps = steps_in(plan);
+      const int64_t start_step = epoch == first_epoch ? first_step : 0;
+      if (start_step > steps)
+        throw CheckpointError("the resume position (epoch " + std::to_string(epoch) + ", step " + std::to_string(start_step) +
+                              ") lies beyond the epoch's " + std::to_string(steps) + " steps: the batching differs");
+      if (start_step == 0) epoch_totals = EpochTotals{};
 
-      for (int64_t s = 0; s < steps; ++s) {
+      for (int64_t s = start_step; s < steps; ++s) {
         std::vector<Batch> batches;
         std::string described = "batch";
         for (int a = 0; a < accumulation; ++a) {
@@ -193,13 +299,13 @@ struct Trainer::Impl {
           interval_start = Clock::now();
           train_seconds += dt;
           train_tokens += interval_tokens;
-          epoch_tokens += interval_tokens;
+          epoch_totals.tokens += interval_tokens;
           interval_loss = m.steps_taken > 0 ? m.loss_sum / static_cast<double>(m.steps_taken) : 0.0;
           interval_steps = m.steps_taken;
-          epoch_loss += m.loss_sum;
-          epoch_steps_logged += m.steps_taken;
-          epoch_counted += m.counted;
-          epoch_correct += m.correct;
+          epoch_totals.loss_sum += m.loss_sum;
+          epoch_totals.steps += m.steps_taken;
+          epoch_totals.counted += m.counted;
+          epoch_totals.correct += m.correct;
           StepProgress p;
           p.epoch = epoch;
           p.step = steps_taken;
@@ -213,25 +319,27 @@ struct Trainer::Impl {
           const double per_step = train_seconds / static_cast<double>(std::max<int64_t>(1, requests));
           p.eta_seconds = per_step * static_cast<double>(total_steps - std::min(total_steps, requests));
           p.skipped_steps = steps_skipped;
+          p.nonfinite_steps = nonfinite_steps;
           interval_tokens = 0;
           log({{"event", "step"}, {"epoch", epoch}, {"step", steps_taken}, {"loss", interval_loss},
                {"steps_in_mean", interval_steps}, {"lr", p.lr}, {"grad_norm", m.last_grad_norm},
-               {"tokens_per_s", p.tokens_per_second}, {"skipped", steps_skipped}});
+               {"tokens_per_s", p.tokens_per_second}, {"skipped", steps_skipped}, {"nonfinite", nonfinite_steps}});
           if (step_callback) step_callback(p);
           if (config.run.checkpoint_every_steps > 0 && steps_taken > 0 &&
               steps_taken / config.run.checkpoint_every_steps != (steps_taken - m.steps_taken) / config.run.checkpoint_every_steps)
-            save("last.safetensors", epoch - 1, -1.0);
+            save_last(epoch - 1, -1.0, epoch, s + 1);
         }
       }
 
       EpochReport report;
       report.epoch = epoch;
       report.step = steps_taken;
-      report.train_loss = epoch_steps_logged > 0 ? epoch_loss / static_cast<double>(epoch_steps_logged) : 0.0;
-      report.train_accuracy = epoch_counted > 0 ? static_cast<double>(epoch_correct) / static_cast<double>(epoch_counted) : 0.0;
+      const EpochTotals& et = epoch_totals;
+      report.train_loss = et.steps > 0 ? et.loss_sum / static_cast<double>(et.steps) : 0.0;
+      report.train_accuracy = et.counted > 0 ? static_cast<double>(et.correct) / static_cast<double>(et.counted) : 0.0;
       report.padding_waste = plan.padding_waste();
       report.seconds = seconds_since(epoch_start);
-      report.tokens_per_second = report.seconds > 0 ? static_cast<double>(epoch_tokens) / report.seconds : 0.0;
+      report.tokens_per_second = report.seconds > 0 ? static_cast<double>(et.tokens) / report.seconds : 0.0;
       if (valid != nullptr && !valid->records.empty()) {
         report.has_valid = true;
         report.valid = evaluate_on(*engine, model, *valid, eval_rows);
@@ -245,7 +353,8 @@ struct Trainer::Impl {
           ++epochs_without_gain;
         }
       }
-      save("last.safetensors", epoch, report.has_valid ? report.valid.accuracy : -1.0);
+      epoch_totals = EpochTotals{};
+      save_last(epoch, report.has_valid ? report.valid.accuracy : -1.0, epoch + 1, 0);
       json line = {{"event", "epoch"}, {"epoch", epoch}, {"step", steps_taken}, {"train_loss", report.train_loss},
                    {"train_accuracy", report.train_accuracy}, {"padding_waste", report.padding_waste},
                    {"seconds", report.seconds}, {"tokens_per_s", report.tokens_per_second}, {"improved", report.improved}};
@@ -260,8 +369,11 @@ struct Trainer::Impl {
     }
     engine->get_parameters(model.flat());
     summary.steps = steps_taken;
+    summary.skipped_steps = steps_skipped;
+    summary.nonfinite_steps = nonfinite_steps;
     summary.tokens_per_second = train_seconds > 0 ? static_cast<double>(train_tokens) / train_seconds : 0.0;
     log({{"event", "end"}, {"epochs", summary.epochs_run}, {"steps", summary.steps}, {"skipped_steps", steps_skipped},
+         {"nonfinite_steps", nonfinite_steps},
          {"best_epoch", summary.best_epoch}, {"best_valid_accuracy", summary.best_valid_accuracy},
          {"stopped_early", summary.stopped_early}, {"tokens_per_s", summary.tokens_per_second},
          {"seconds", seconds_since(run_start)}});
@@ -277,6 +389,12 @@ void Trainer::on_step(std::function<void(const StepProgress&)> callback) { impl_
 void Trainer::on_epoch(std::function<void(const EpochReport&)> callback) { impl_->epoch_callback = std::move(callback); }
 void Trainer::on_log(std::function<void(const std::string&)> callback) { impl_->log_callback = std::move(callback); }
 TrainSummary Trainer::run() { return impl_->run(); }
+void Trainer::resume_from(const std::string& path) { impl_->resume_from(path); }
+
+TrainConfig resume_config(const std::string& path) {
+  const LoadedResume loaded = load_resume_file(path);
+  return apply_config_json(TrainConfig{}, loaded.checkpoint.info.train_config_json, path + " (the run's config)");
+}
 std::string Trainer::device_description() const { return impl_->device; }
 
 }  // namespace seqcnn
