@@ -1,0 +1,33 @@
+// Results of the end-to-end benchmark and how they are written out
+// (markdown table, CSV, JSON for the comparison driver).
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace seqcnn::bench {
+
+struct E2eRunInfo {
+  std::string device, date, commit;
+  int threads = 0;  // 0: all cores
+  int warmup_epochs = 0, epochs = 0;
+};
+
+struct E2eResult {
+  std::string data, model, layout, device, batch, run_dir;
+  int64_t tokens_per_epoch = 0, records = 0, parameters = 0, steps_per_epoch = 0, steps = 0;
+  int threads = 0;
+  std::vector<double> epoch_tokens_per_s;  // measured epochs only
+  double padding_waste = 0.0;              // mean over all epochs' plans
+
+  double median_tokens_per_s() const;
+};
+
+void write_e2e_markdown(std::ostream& out, const E2eRunInfo& info, const std::vector<E2eResult>& results);
+void write_e2e_csv(std::ostream& out, const E2eRunInfo& info, const std::vector<E2eResult>& results);
+// One JSON object: {"info": {...}, "results": [{...}, ...]}.
+void write_e2e_json(std::ostream& out, const E2eRunInfo& info, const std::vector<E2eResult>& results);
+
+}  // namespace seqcnn::bench
