@@ -1,6 +1,8 @@
 // Error reporting for the checked-call macros and the allocation helpers.
 #include "check.hpp"
 
+#include <unistd.h>
+
 #include <string>
 
 #include "seqcnn/errors.hpp"
@@ -33,14 +35,26 @@ void throw_cudnn_error(cudnnStatus_t status, const char* call, const char* file,
 
 namespace {
 
-[[noreturn]] void throw_out_of_memory(const char* kind, std::size_t bytes, const char* what) {
+std::string device_free_text() {
   std::size_t free_bytes = 0, total_bytes = 0;
-  std::string free_text = "unknown";
-  if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess)
-    free_text = std::to_string(free_bytes) + " of " + std::to_string(total_bytes);
-  (void)cudaGetLastError();  // the failed allocation left an error behind; it is reported here
-  throw DeviceError(std::string("out of ") + kind + " memory allocating " + std::to_string(bytes) +
-                    " bytes for " + what + " (device memory free: " + free_text + " bytes)");
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return "device memory free: unknown";
+  }
+  return "device memory free: " + std::to_string(free_bytes) + " of " + std::to_string(total_bytes) + " bytes";
+}
+
+// Page-locked memory comes out of host RAM, so that is what is reported.
+std::string host_free_text() {
+  const long pages = sysconf(_SC_AVPHYS_PAGES), page_bytes = sysconf(_SC_PAGESIZE);
+  if (pages < 0 || page_bytes < 0) return "host memory available: unknown";
+  return "host memory available: " + std::to_string(static_cast<unsigned long long>(pages) * page_bytes) + " bytes";
+}
+
+[[noreturn]] void throw_out_of_memory(const char* kind, std::size_t bytes, const char* what,
+                                      const std::string& free_text) {
+  throw DeviceError(std::string("out of ") + kind + " memory allocating " + std::to_string(bytes) + " bytes for " +
+                    what + " (" + free_text + ")");
 }
 
 }  // namespace
@@ -49,8 +63,12 @@ void* device_allocate(std::size_t bytes, const char* what) {
   if (bytes == 0) return nullptr;
   void* pointer = nullptr;
   const cudaError_t status = cudaMalloc(&pointer, bytes);
-  if (status == cudaErrorMemoryAllocation) throw_out_of_memory("device", bytes, what);
-  if (status != cudaSuccess) detail::throw_cuda_error(status, "cudaMalloc", __FILE__, __LINE__);
+  if (status == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();  // the failed allocation left an error behind; it is reported here
+    throw_out_of_memory("device", bytes, what, device_free_text());
+  }
+  if (status != cudaSuccess)
+    detail::throw_cuda_error(status, (std::string("cudaMalloc for ") + what).c_str(), __FILE__, __LINE__);
   return pointer;
 }
 
@@ -58,8 +76,12 @@ void* pinned_allocate(std::size_t bytes, const char* what) {
   if (bytes == 0) return nullptr;
   void* pointer = nullptr;
   const cudaError_t status = cudaMallocHost(&pointer, bytes);
-  if (status == cudaErrorMemoryAllocation) throw_out_of_memory("pinned host", bytes, what);
-  if (status != cudaSuccess) detail::throw_cuda_error(status, "cudaMallocHost", __FILE__, __LINE__);
+  if (status == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();
+    throw_out_of_memory("pinned host", bytes, what, host_free_text());
+  }
+  if (status != cudaSuccess)
+    detail::throw_cuda_error(status, (std::string("cudaMallocHost for ") + what).c_str(), __FILE__, __LINE__);
   return pointer;
 }
 

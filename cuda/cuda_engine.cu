@@ -238,13 +238,19 @@ class CudaEngine final : public Engine {
     slot.in_use = false;
 
     std::size_t total = kHeaderBytes, largest = 0;
-    bool moved = false;
+    bool grows = false;
     for (const MicroBatch& mb : request.micro) {
       const std::size_t bytes = micro_batch_layout(mb.batch->rows).bytes;
       total += bytes;
       largest = std::max(largest, bytes);
-      moved |= acts_.ensure(shape_, mb.batch->rows, mb.batch->halo);
+      grows |= !acts_.fits(shape_, mb.batch->rows, mb.batch->halo);
     }
+    grows |= inputs_.size() < std::max<std::size_t>(largest, 1);
+    // Growing frees buffers that the previous step, still queued, may use:
+    // let it finish first (rare: only when a batch is the largest so far).
+    if (grows) stream_.synchronize();
+    bool moved = false;
+    for (const MicroBatch& mb : request.micro) moved |= acts_.ensure(shape_, mb.batch->rows, mb.batch->halo);
     moved |= inputs_.ensure(std::max<std::size_t>(largest, 1), "micro-batch inputs");
     moved |= slot.bytes.ensure(total, "step staging");
     if (moved) drop_graphs();

@@ -83,9 +83,15 @@ void forward_layers(cublasHandle_t cublas, const ModelShape& shape, const float*
 
 }  // namespace
 
+bool DeviceActivations::fits(const ModelShape& shape, int64_t rows, int halo) const {
+  return !layers.empty() && rows <= capacity_rows &&
+         pass_workspace_bytes(shape, rows, halo) <= workspace.bytes();
+}
+
 bool DeviceActivations::ensure(const ModelShape& shape, int64_t rows, int halo) {
   bool moved = false;
-  if (rows > capacity_rows) {
+  // `layers` is empty before the first batch, even one of 0 rows.
+  if (rows > capacity_rows || layers.empty()) {
     layers.resize(shape.convs.size() + 1);
     moved |= grow(layers[0], rows * shape.embed_dim, "embedding output");
     for (size_t l = 0; l < shape.convs.size(); ++l)

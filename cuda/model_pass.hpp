@@ -45,6 +45,8 @@ struct DeviceActivations {
   // scratch size depends on both); true when anything moved (a captured
   // graph that used the old buffers is then stale).
   bool ensure(const ModelShape& shape, int64_t rows, int halo);
+  // Whether a batch of `rows` rows with `halo` fits without growing.
+  bool fits(const ModelShape& shape, int64_t rows, int halo) const;
 };
 
 // Forward only (dropout off): logits in acts.logits.

@@ -64,11 +64,13 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
     // The first maximum is the shift and the prediction; a row of all -inf
     // logits is treated as uniform (no (-inf) - (-inf)), as on the CPU.
+    // NaN logits take no part in the comparisons (so every lane agrees on
+    // the result) except in class 0, where the CPU's scan starts.
     ArgMax best{-INFINITY, 0x7fffffff};
-    if (lane < classes) best = ArgMax{z[lane], lane};
-    for (int c = lane + 32; c < classes; c += 32)
-      if (z[c] > best.value) best = ArgMax{z[c], c};
+    for (int c = lane; c < classes; c += 32)
+      if (z[c] > best.value || (z[c] == best.value && c < best.index)) best = ArgMax{z[c], c};
     best = warp_argmax(best);
+    if (isnan(z[0])) best = ArgMax{z[0], 0};
     const float shift = best.value;
     const bool all_minus_inf = shift == -INFINITY;
     float sum_exp = 0.0f;

@@ -23,6 +23,21 @@ bool cuda_available(std::string* why) {
     if (why) *why = "no CUDA device: none found";
     return false;
   }
+  // The build carries sm_90 code and compute_90 PTX: an older GPU cannot run
+  // it, so it is no usable device (and --device auto stays on the CPU).
+  int device = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    if (why) *why = std::string("no usable CUDA device: ") + cudaGetErrorString(cudaGetLastError());
+    return false;
+  }
+  if (major < 9) {
+    if (why)
+      *why = "no usable CUDA device: device " + std::to_string(device) + " has compute capability " +
+             std::to_string(major) + "." + std::to_string(minor) + ", this build needs 9.0 or newer";
+    return false;
+  }
   if (why) why->clear();
   return true;
 #else
