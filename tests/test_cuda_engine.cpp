@@ -17,106 +17,12 @@
 
 #if defined(SEQCNN_HAVE_CUDA)
 #include "../cuda/cuda_engine.hpp"
-#include "grad_check.hpp"
-#include "sched/batch.hpp"
-#include "seqcnn/model.hpp"
-#include "train/loss_scale.hpp"
+#include "cuda_engine_fixture.hpp"
 
 namespace seqcnn::testing {
 namespace {
 
-constexpr double kParity = 1e-6;
-constexpr int64_t kRowBudget = 320;  // a fixed row budget: every step has the same shape
-
-struct EngineFixture {
-  Model model;
-  EngineOptions options;
-  Dataset data;
-
-  EngineFixture() {
-    ModelConfig config;
-    config.embed_dim = 7;
-    config.convs = {ConvLayerConfig{17, 5, 1}, ConvLayerConfig{9, 4, 2}};
-    config.dropout = 0.1;
-    model = Model::initialize(config, Vocabulary::protein(), LabelSet({"C", "E", "H"}, "-"), 21);
-    options.loss.label_smoothing = 0.05;
-    options.loss.class_weights = {1.0, 2.0, 0.5};
-    options.optim.lr = 1e-3;
-    options.optim.weight_decay = 0.01;
-    options.optim.decay_embedding = true;
-    options.optim.clip_norm = 0.5;
-    options.optim.schedule = LrSchedule::Cosine;
-    options.optim.warmup_steps = 3;
-    options.optim.min_lr_ratio = 0.1;
-    options.total_steps = 10;
-    options.seed = 9;
-
-    std::mt19937_64 rng(4);
-    std::uniform_int_distribution<int32_t> token(1, model.vocab().size() - 1), label(0, 2), unknown(0, 6);
-    data.source = "synthetic";
-    const int64_t lengths[] = {1, 37, 60, 5, 12, 80, 2, 45, 30, 9, 64, 1, 20, 33, 50, 7};
-    for (int64_t n : lengths) {
-      Record r;
-      r.id = "seq" + std::to_string(data.records.size());
-      for (int64_t t = 0; t < n; ++t) {
-        r.tokens.push_back(token(rng));
-        r.labels.push_back(unknown(rng) == 0 ? kIgnoreLabel : label(rng));
-      }
-      data.records.push_back(r);
-    }
-    Record masked;  // real residues, no counted label
-    masked.id = "masked";
-    masked.tokens = {3, 4, 5, 6};
-    masked.labels = {kIgnoreLabel, kIgnoreLabel, kIgnoreLabel, kIgnoreLabel};
-    data.records.push_back(masked);
-  }
-
-  Batch batch(std::vector<int32_t> records) const {
-    return make_batch(data, records, model.halo_rows(), BatchLayout::Packed, model.vocab().size(), kRowBudget);
-  }
-};
-
-// Step s: two micro-batches of the dataset (the all-masked record alone when
-// `masked`), row scales for the configured reduction, dropout keyed per micro-batch.
-struct StepData {
-  std::vector<Batch> batches;
-  StepRequest request;
-
-  StepData(const EngineFixture& f, int step, bool masked) {
-    const int32_t records = 16;
-    if (masked) {
-      batches.push_back(f.batch({records}));
-    } else {
-      const int32_t a = (3 * step) % records, b = (3 * step + 5) % records, c = (3 * step + 11) % records;
-      batches.push_back(f.batch({a, b}));
-      batches.push_back(f.batch({c, (c + 1) % records}));
-    }
-    for (size_t i = 0; i < batches.size(); ++i)
-      request.micro.push_back(MicroBatch{&batches[i], {}, static_cast<uint64_t>(2 * step) + i});
-    request.counted_weight = fill_row_scales(request.micro, f.options.loss);
-  }
-};
-
-std::vector<float> parameters_of(Engine& engine, const Model& model) {
-  std::vector<float> flat(static_cast<size_t>(model.parameter_count()));
-  engine.get_parameters(flat);
-  return flat;
-}
-
-// Normwise error per parameter tensor, each checked against the tolerance.
-void expect_close_per_tensor(const Model& model, const std::vector<float>& got, const std::vector<float>& want,
-                             const std::string& what) {
-  for (const ParamInfo& p : model.params()) {
-    const std::span<const float> a(got.data() + p.offset, static_cast<size_t>(p.size));
-    const std::span<const float> b(want.data() + p.offset, static_cast<size_t>(p.size));
-    EXPECT_LE(normwise_relative_error(a, b), kParity) << what << " of " << p.name;
-  }
-}
-
-double relative(double a, double b) {
-  const double scale = std::max(std::abs(a), std::abs(b));
-  return scale == 0.0 ? 0.0 : std::abs(a - b) / scale;
-}
+constexpr double kParity = kEngineParity;
 
 TEST(CudaEngineParity, LossAndEveryGradientOfOneStepMatchTheCpuEngine) {
   SEQCNN_REQUIRE_CUDA();

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -38,39 +39,6 @@ namespace seqcnn::testing {
 namespace {
 
 constexpr double kParity = 1e-6;
-constexpr float kSentinel = 12345.0f;  // fills rows an op must never write
-
-std::vector<float> random_floats(std::mt19937_64& rng, size_t n, float lo = -1.0f, float hi = 1.0f) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
-// [rows][channels] with random values on real rows and `fill` elsewhere.
-std::vector<float> random_on_real_rows(std::mt19937_64& rng, const RowLayout& layout, int channels,
-                                       float fill = 0.0f) {
-  std::vector<float> v = random_floats(rng, static_cast<size_t>(layout.rows * channels));
-  for (int64_t r = 0; r < layout.rows; ++r)
-    if (layout.row_is_real[static_cast<size_t>(r)] == 0)
-      std::fill_n(v.begin() + r * channels, channels, fill);
-  return v;
-}
-
-// Rows [first, end) of a [rows][channels] buffer.
-std::vector<float> row_range(const std::vector<float>& v, int channels, int64_t first, int64_t end) {
-  return std::vector<float>(v.begin() + first * channels, v.begin() + end * channels);
-}
-
-bool rows_hold(const std::vector<float>& v, int channels, int64_t first, int64_t end, float value) {
-  for (int64_t i = first * channels; i < end * channels; ++i)
-    if (!(v[static_cast<size_t>(i)] == value)) return false;
-  return true;
-}
-
-bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
-}
 
 // ---------------------------------------------------------------- embedding
 
@@ -78,6 +46,11 @@ struct EmbeddingCase {
   int vocab, dim;
   std::vector<int64_t> lengths;
 };
+
+// Readable parameters in test output instead of gtest's byte dump.
+void PrintTo(const EmbeddingCase& c, std::ostream* os) {
+  *os << "vocab " << c.vocab << ", dim " << c.dim << ", lengths " << lengths_text(c.lengths);
+}
 
 std::string embedding_case_name(const ::testing::TestParamInfo<EmbeddingCase>& info) {
   return "V" + std::to_string(info.param.vocab) + "_E" + std::to_string(info.param.dim);
@@ -139,6 +112,11 @@ struct ConvCase {
   std::vector<int64_t> lengths;
   float dropout;
 };
+
+void PrintTo(const ConvCase& c, std::ostream* os) {
+  *os << "in " << c.in << ", out " << c.out << ", kernel " << c.kernel << ", dilation " << c.dilation
+      << ", dropout " << c.dropout << ", lengths " << lengths_text(c.lengths);
+}
 
 std::string conv_case_name(const ::testing::TestParamInfo<ConvCase>& info) {
   const ConvCase& c = info.param;
@@ -292,7 +270,9 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{33, 3, 5, 3, {90, 0, 1, 12}, 0.0f}, ConvCase{21, 64, 7, 1, {120, 1, 60}, 0.1f},
                       ConvCase{32, 32, 7, 8, {150, 1, 0, 3}, 0.0f}, ConvCase{33, 33, 15, 2, {100, 1, 40}, 0.0f},
                       ConvCase{16, 130, 3, 5, {80, 0, 1, 64}, 0.0f}, ConvCase{8, 17, 14, 1, {33, 1}, 0.5f},
-                      ConvCase{5, 3, 3, 1, {1}, 0.0f}),
+                      ConvCase{5, 3, 3, 1, {1}, 0.0f},
+                      ConvCase{7, 9, 3, 1, {0, 0}, 0.0f},     // all-masked: no real row
+                      ConvCase{4, 6, 4, 2, {0}, 0.3f}),      // all-masked, with dropout
     conv_case_name);
 
 
@@ -302,6 +282,10 @@ struct DenseCase {
   int in, classes;
   std::vector<int64_t> lengths;
 };
+
+void PrintTo(const DenseCase& c, std::ostream* os) {
+  *os << "in " << c.in << ", classes " << c.classes << ", lengths " << lengths_text(c.lengths);
+}
 
 std::string dense_case_name(const ::testing::TestParamInfo<DenseCase>& info) {
   return "J" + std::to_string(info.param.in) + "_C" + std::to_string(info.param.classes);
@@ -356,6 +340,11 @@ struct XentCase {
   bool weighted;
   std::vector<int64_t> lengths;
 };
+
+void PrintTo(const XentCase& c, std::ostream* os) {
+  *os << "classes " << c.classes << ", smoothing " << c.smoothing << (c.weighted ? ", class weights" : "")
+      << ", lengths " << lengths_text(c.lengths);
+}
 
 std::string xent_case_name(const ::testing::TestParamInfo<XentCase>& info) {
   return "C" + std::to_string(info.param.classes) + (info.param.smoothing > 0.0f ? "_smooth" : "") +
