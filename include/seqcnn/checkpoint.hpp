@@ -32,7 +32,8 @@ void save_checkpoint(const std::string& path, const Model& model, const Checkpoi
 
 // CheckpointError names the file and what is wrong (truncated, bad header,
 // checksum mismatch, metadata that does not describe the stored tensors,
-// missing or misshapen tensor).
+// missing or misshapen tensor). A resume file (last.resume.safetensors)
+// loads as the model it holds.
 LoadedCheckpoint load_checkpoint(const std::string& path);
 
 // The same from the bytes of a file; `source` names it in errors.

@@ -278,6 +278,8 @@ TrainConfig apply_config_json(TrainConfig base, std::string_view json_text, std:
     doc = json::parse(json_text);
   } catch (const json::parse_error& e) {
     throw ConfigError(std::string(source) + ": not valid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for a double
+    throw ConfigError(std::string(source) + ": unreadable JSON: " + e.what());
   }
   Reader top(doc, source, "");
   if (const json* p = top.find("preset")) {
@@ -375,7 +377,9 @@ std::string config_to_json(const TrainConfig& c) {
         {"early_stopping_patience", c.run.early_stopping_patience},
         {"nonfinite", to_string(c.run.nonfinite)},
         {"out_dir", c.run.out_dir}}}};
-  return doc.dump(2);
+  // A path given on the command line need not be UTF-8: replace what JSON
+  // cannot hold rather than fail a checkpoint write over a file name.
+  return doc.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace seqcnn

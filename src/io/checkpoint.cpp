@@ -110,7 +110,13 @@ StFile checkpoint_file(const Model& model, const CheckpointInfo& info) {
       {"epoch", info.epoch},
       {"valid_accuracy", info.valid_accuracy},
   };
-  if (!info.train_config_json.empty()) meta["train_config"] = json::parse(info.train_config_json);
+  if (!info.train_config_json.empty()) {
+    try {
+      meta["train_config"] = json::parse(info.train_config_json);
+    } catch (const json::exception& e) {
+      throw ConfigError(std::string("CheckpointInfo::train_config_json is not JSON: ") + e.what());
+    }
+  }
   file.metadata["format"] = "pt";
   file.metadata["seqcnn"] = meta.dump();
   return file;
@@ -129,8 +135,12 @@ void save_checkpoint(const std::string& path, const Model& model, const Checkpoi
 LoadedCheckpoint checkpoint_from_file(const StFile& file, const std::string& source, std::string_view skip_prefix) {
   auto meta_it = file.metadata.find("seqcnn");
   if (meta_it == file.metadata.end()) throw CheckpointError(source + ": not a seqcnn checkpoint (no 'seqcnn' metadata)");
+  // Every checkpoint this format version writes has a checksum: one without
+  // it has lost it to damage (a flipped byte in its key), not to age.
   auto sum_it = file.metadata.find("seqcnn_checksum");
-  if (sum_it != file.metadata.end() && sum_it->second != std::to_string(data_checksum(file)))
+  if (sum_it == file.metadata.end())
+    throw CheckpointError(source + ": damaged: no 'seqcnn_checksum' metadata, so the tensor data cannot be verified");
+  if (sum_it->second != std::to_string(data_checksum(file)))
     throw CheckpointError(source + ": tensor data is corrupted (checksum mismatch)");
   auto is_model_tensor = [&](const StTensor& t) {
     return skip_prefix.empty() || std::string_view(t.name).substr(0, skip_prefix.size()) != skip_prefix;
@@ -188,11 +198,22 @@ LoadedCheckpoint checkpoint_from_file(const StFile& file, const std::string& sou
   return out;
 }
 
-LoadedCheckpoint load_checkpoint_from_bytes(std::span<const unsigned char> bytes, const std::string& source) {
-  return checkpoint_from_file(parse_safetensors(bytes, source), source);
+namespace {
+
+// A resume file holds the model too: its optimiser tensors are left aside,
+// so eval and predict can use it like last.safetensors.
+LoadedCheckpoint model_from_file(const StFile& file, const std::string& source) {
+  const bool resume_file = file.metadata.count("seqcnn_resume") > 0;
+  return checkpoint_from_file(file, source, resume_file ? kOptimizerTensorPrefix : std::string_view{});
 }
 
-LoadedCheckpoint load_checkpoint(const std::string& path) { return checkpoint_from_file(read_safetensors(path), path); }
+}  // namespace
+
+LoadedCheckpoint load_checkpoint_from_bytes(std::span<const unsigned char> bytes, const std::string& source) {
+  return model_from_file(parse_safetensors(bytes, source), source);
+}
+
+LoadedCheckpoint load_checkpoint(const std::string& path) { return model_from_file(read_safetensors(path), path); }
 
 void check_same_model(const Model& stored, const Model& expected, const std::string& source) {
   std::string differences;

@@ -17,6 +17,10 @@ StFile checkpoint_file(const Model& model, const CheckpointInfo& info);
 // Stores the FNV-1a checksum of all tensors, then writes atomically.
 void write_checkpoint_file(const std::string& path, StFile& file);
 
+// A resume file's optimiser state is stored under names with this prefix;
+// a model checkpoint has none.
+inline constexpr std::string_view kOptimizerTensorPrefix = "optimizer.";
+
 // Checks the checksum and the metadata, then rebuilds the model from the
 // tensors whose names do not start with `skip_prefix` (a resume file's
 // optimiser state). CheckpointError naming `source` on any fault.

@@ -1,6 +1,7 @@
 #include "train/resume_state.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "io/checkpoint_file.hpp"
@@ -14,7 +15,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr int kResumeVersion = 1;
-constexpr const char* kOptimPrefix = "optimizer.";
 constexpr const char* kExpAvg = "optimizer.exp_avg";
 constexpr const char* kExpAvgSq = "optimizer.exp_avg_sq";
 
@@ -25,6 +25,25 @@ constexpr std::string_view kMayChange[] = {
     "/run/out_dir",     "/run/nonfinite",  "/run/early_stopping_patience",
     "/data/train",      "/data/valid",     "/data/test",
 };
+
+// Counters are integers in [0, hi]; the default bound leaves room to add
+// three of them without overflow. A float, a string or a negative value is
+// refused before any conversion (a hostile file must not reach a cast).
+int64_t counter(const json& j, const char* key, int64_t hi = std::numeric_limits<int64_t>::max() / 4) {
+  const json& v = j.at(key);
+  if (!v.is_number_integer()) throw CheckpointError(std::string("resume metadata '") + key + "' is not an integer: " + v.dump());
+  const bool in_range = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(hi)
+                                               : v.get<int64_t>() >= 0 && v.get<int64_t>() <= hi;
+  if (!in_range)
+    throw CheckpointError(std::string("resume metadata '") + key + "' = " + v.dump() + " is outside [0, " + std::to_string(hi) + "]");
+  return v.get<int64_t>();
+}
+
+double number(const json& j, const char* key) {
+  const json& v = j.at(key);
+  if (!v.is_number()) throw CheckpointError(std::string("resume metadata '") + key + "' is not a number: " + v.dump());
+  return v.get<double>();
+}
 
 uint64_t fnv1a(uint64_t h, int64_t x) {
   for (int i = 0; i < 8; ++i) h = (h ^ static_cast<uint64_t>((x >> (8 * i)) & 0xff)) * 1099511628211ull;
@@ -74,14 +93,15 @@ void save_resume_file(const std::string& path, const Model& model, const Checkpo
   write_checkpoint_file(path, file);
 }
 
-LoadedResume load_resume_file(const std::string& path) {
-  const StFile file = read_safetensors(path);
+LoadedResume load_resume_file(const std::string& path) { return resume_from_file(read_safetensors(path), path); }
+
+LoadedResume resume_from_file(const StFile& file, const std::string& path) {
   auto it = file.metadata.find("seqcnn_resume");
   if (it == file.metadata.end())
     throw CheckpointError(path + ": not a resume file (no 'seqcnn_resume' metadata); a run resumes from "
                                  "<out>/last.resume.safetensors, last.safetensors holds the weights only");
   LoadedResume out;
-  out.checkpoint = checkpoint_from_file(file, path, kOptimPrefix);
+  out.checkpoint = checkpoint_from_file(file, path, kOptimizerTensorPrefix);
   if (out.checkpoint.info.train_config_json.empty()) throw CheckpointError(path + ": the resume file holds no run config");
   const auto P = static_cast<size_t>(out.checkpoint.model.parameter_count());
   for (const char* name : {kExpAvg, kExpAvgSq}) {
@@ -92,32 +112,35 @@ LoadedResume load_resume_file(const std::string& path) {
     (name == std::string(kExpAvg) ? out.state.m : out.state.v) = t->as_floats();
   }
   for (const StTensor& t : file.tensors)
-    if (t.name.rfind(kOptimPrefix, 0) == 0 && t.name != kExpAvg && t.name != kExpAvgSq)
+    if (t.name.rfind(kOptimizerTensorPrefix, 0) == 0 && t.name != kExpAvg && t.name != kExpAvgSq)
       throw CheckpointError(path + ": unexpected tensor '" + t.name + "'");
   ResumeState& s = out.state;
   try {
     const json j = json::parse(it->second);
-    if (j.at("version").get<int>() != kResumeVersion)
-      throw CheckpointError("resume format version " + j.at("version").dump() + ", this build reads version " +
+    if (!j.is_object()) throw CheckpointError("the 'seqcnn_resume' metadata is not a JSON object");
+    const int64_t version = counter(j, "version", std::numeric_limits<int>::max());
+    if (version != kResumeVersion)
+      throw CheckpointError("resume format version " + std::to_string(version) + ", this build reads version " +
                             std::to_string(kResumeVersion));
-    s.epoch = j.at("epoch").get<int>();
-    s.next_step = j.at("next_step").get<int64_t>();
-    s.train_step_calls = j.at("train_step_calls").get<int64_t>();
-    s.micro_batches = j.at("micro_batches").get<int64_t>();
-    s.steps_taken = j.at("steps_taken").get<int64_t>();
-    s.steps_skipped = j.at("steps_skipped").get<int64_t>();
-    s.nonfinite_steps = j.at("nonfinite_steps").get<int64_t>();
-    s.best_valid_accuracy = j.at("best_valid_accuracy").get<double>();
-    s.best_epoch = j.at("best_epoch").get<int>();
-    s.epochs_without_gain = j.at("epochs_without_gain").get<int>();
+    constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+    s.epoch = static_cast<int>(counter(j, "epoch", kIntMax));
+    s.next_step = counter(j, "next_step");
+    s.train_step_calls = counter(j, "train_step_calls");
+    s.micro_batches = counter(j, "micro_batches");
+    s.steps_taken = counter(j, "steps_taken");
+    s.steps_skipped = counter(j, "steps_skipped");
+    s.nonfinite_steps = counter(j, "nonfinite_steps");
+    s.best_valid_accuracy = number(j, "best_valid_accuracy");
+    s.best_epoch = static_cast<int>(counter(j, "best_epoch", kIntMax));
+    s.epochs_without_gain = static_cast<int>(counter(j, "epochs_without_gain", kIntMax));
     const json& e = j.at("epoch_totals");
-    s.epoch_loss_sum = e.at("loss_sum").get<double>();
-    s.epoch_steps = e.at("steps").get<int64_t>();
-    s.epoch_counted = e.at("counted").get<int64_t>();
-    s.epoch_correct = e.at("correct").get<int64_t>();
-    s.epoch_tokens = e.at("tokens").get<int64_t>();
+    s.epoch_loss_sum = number(e, "loss_sum");
+    s.epoch_steps = counter(e, "steps");
+    s.epoch_counted = counter(e, "counted");
+    s.epoch_correct = counter(e, "correct");
+    s.epoch_tokens = counter(e, "tokens");
     s.train_fingerprint = j.at("train_fingerprint").get<std::string>();
-    s.train_records = j.at("train_records").get<int64_t>();
+    s.train_records = counter(j, "train_records");
   } catch (const CheckpointError& e) {
     throw CheckpointError(path + ": " + e.what());
   } catch (const std::exception& e) {
@@ -149,6 +172,12 @@ void check_resumable_config(const TrainConfig& stored, const TrainConfig& now, c
     std::replace(dotted.begin(), dotted.end(), '/', '.');
     differences += (differences.empty() ? "" : "; ") + dotted + " was " + was + ", now " + is;
   }
+  // The cosine schedule spans every step of the run: another epoch count
+  // changes the learning rate of the steps still to come. A constant one
+  // (warmup included) depends on the steps taken only.
+  if (stored.run.epochs != now.run.epochs && (stored.optim.schedule == LrSchedule::Cosine || now.optim.schedule == LrSchedule::Cosine))
+    differences += std::string(differences.empty() ? "" : "; ") + "run.epochs was " + std::to_string(stored.run.epochs) +
+                   ", now " + std::to_string(now.run.epochs) + " (the cosine learning-rate schedule spans all epochs)";
   if (!differences.empty())
     throw CheckpointError(source + ": the config differs from the run being resumed, which would not continue it exactly: " +
                           differences);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "io/safetensors.hpp"
 #include "seqcnn/checkpoint.hpp"
 #include "seqcnn/config.hpp"
 #include "seqcnn/dataset.hpp"
@@ -51,15 +52,17 @@ void save_resume_file(const std::string& path, const Model& model, const Checkpo
 // CheckpointError naming `path` when the file is not a whole, consistent
 // resume file.
 LoadedResume load_resume_file(const std::string& path);
+// The same from a parsed file; `source` names it in errors.
+LoadedResume resume_from_file(const StFile& file, const std::string& source);
 
 // FNV-1a over every record's tokens and labels: the same data gives the
 // same plan.
 std::string dataset_fingerprint(const Dataset& data);
 
-// A resumed run may change only what leaves the arithmetic alone (epochs,
-// threads, device, logging, checkpoint cadence, patience, the non-finite
-// policy, file paths); CheckpointError naming `source` and every other key
-// that differs.
+// A resumed run may change only what leaves the arithmetic alone (epochs
+// when the learning-rate schedule is constant, threads, device, logging,
+// checkpoint cadence, patience, the non-finite policy, file paths);
+// CheckpointError naming `source` and every other key that differs.
 void check_resumable_config(const TrainConfig& stored, const TrainConfig& now, const std::string& source);
 
 }  // namespace seqcnn
