@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "sched/scheduler.hpp"
+#include "seqcnn/errors.hpp"
 #include "train/engine_factory.hpp"
 
 namespace seqcnn {
@@ -55,7 +56,21 @@ void fill_class_stats(EvalResult& r, const LabelSet& labels) {
   r.accuracy = total > 0 ? static_cast<double>(correct) / static_cast<double>(total) : 0.0;
 }
 
+void check_labels_fit_model(const Dataset& data, const Model& model) {
+  const int C = model.classes();
+  for (const Record& r : data.records) {
+    for (size_t t = 0; t < r.labels.size(); ++t) {
+      const int32_t y = r.labels[t];
+      if (y == kIgnoreLabel || (y >= 0 && y < C)) continue;
+      throw InputError(data.source + ": record '" + r.id + "', position " + std::to_string(t + 1) + ": label id " +
+                       std::to_string(y) + " is not one of the model's " + std::to_string(C) +
+                       " classes (data mapped with another label set?)");
+    }
+  }
+}
+
 EvalResult evaluate_on(Engine& engine, const Model& model, const Dataset& data, int64_t batch_rows) {
+  check_labels_fit_model(data, model);
   const int C = model.classes(), halo = model.halo_rows();
   EvalResult result;
   result.confusion.assign(static_cast<size_t>(C), std::vector<int64_t>(static_cast<size_t>(C), 0));

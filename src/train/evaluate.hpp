@@ -8,6 +8,11 @@
 
 namespace seqcnn {
 
+// InputError naming the record and position when a label id is not one of
+// the model's classes: data mapped with another label set would index past
+// the model's outputs.
+void check_labels_fit_model(const Dataset& data, const Model& model);
+
 EvalResult evaluate_on(Engine& engine, const Model& model, const Dataset& data, int64_t batch_rows);
 
 std::vector<Prediction> predict_on(Engine& engine, const Model& model, const std::vector<Record>& records,

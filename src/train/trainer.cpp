@@ -155,6 +155,8 @@ struct Trainer::Impl {
       throw InputError("training split: " + train.source + ": no position has a counted label (nothing to learn)");
     if (valid != nullptr && !valid->records.empty() && valid->counted_labels() == 0)
       throw InputError("validation split: " + valid->source + ": no position has a counted label (nothing to score)");
+    check_labels_fit_model(train, model);
+    if (valid != nullptr) check_labels_fit_model(*valid, model);
     if (config.model.embed_dim != model.config().embed_dim || config.model.convs.size() != model.config().convs.size())
       throw ConfigError("the model's architecture differs from the config's");
   }
