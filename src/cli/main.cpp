@@ -118,6 +118,10 @@ int run_eval(const std::string& model_path, const std::string& data_path, const 
              const std::string& device, int threads) {
   const LoadedCheckpoint ckpt = load_checkpoint(model_path);
   const Dataset data = read_dataset(data_path, parse_format(format), ckpt.model.vocab(), ckpt.model.labels());
+  if (data.counted_labels() == 0)
+    throw InputError(data_path + ": none of its " + std::to_string(data.records.size()) +
+                     " records has a position with a counted label: nothing to score (eval needs labelled data; "
+                     "predict labels unlabelled input)");
   EvalOptions eo;
   eo.device = parse_device(device);
   eo.threads = threads;
