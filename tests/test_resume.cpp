@@ -8,10 +8,14 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
+#include <nlohmann/json.hpp>
 
+#include "io/safetensors.hpp"
 #include "resume_fixture.hpp"
 #include "seqcnn/errors.hpp"
 #include "test_data_support.hpp"
+#include "train/resume_state.hpp"
 
 namespace seqcnn {
 namespace {
@@ -235,6 +239,27 @@ TEST_F(ResumeRefusal, AnotherModelIsRefusedSayingWhichPart) {
   Trainer other_labels(same, relabelled, train, &valid);
   expect_mentions(message_of<CheckpointError>([&] { other_labels.resume_from(resume_file("run")); }),
                   {"label set differs"});
+}
+
+TEST_F(ResumeRefusal, HostilePositionValuesAreRefusedByName) {
+  // The position is JSON in the header (outside the checksum): a float, a
+  // negative or a huge count must be refused before any conversion.
+  const StFile original = read_safetensors(resume_file("run"));
+  auto refused_with = [&](const char* key, const nlohmann::json& value) {
+    StFile file = original;
+    nlohmann::json position = nlohmann::json::parse(file.metadata.at("seqcnn_resume"));
+    position[key] = value;
+    file.metadata["seqcnn_resume"] = position.dump();
+    const std::string path = out("edited.resume.safetensors");
+    write_safetensors(path, file);
+    return message_of<CheckpointError>([&] { load_resume_file(path); });
+  };
+  expect_mentions(refused_with("epoch", 1e300), {"edited.resume.safetensors", "'epoch'", "not an integer"});
+  expect_mentions(refused_with("next_step", -4), {"'next_step'", "outside"});
+  expect_mentions(refused_with("steps_taken", std::numeric_limits<int64_t>::max()), {"'steps_taken'", "outside"});
+  expect_mentions(refused_with("micro_batches", "12"), {"'micro_batches'", "not an integer"});
+  expect_mentions(refused_with("steps_skipped", 3), {"inconsistent"});
+  expect_mentions(refused_with("version", 2), {"resume format version 2"});
 }
 
 TEST_F(ResumeRefusal, AModelCheckpointOrADamagedFileIsNotAResumeFile) {
