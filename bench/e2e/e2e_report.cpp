@@ -6,15 +6,14 @@
 
 namespace seqcnn::bench {
 
-double E2eResult::median_tokens_per_s() const {
-  if (epoch_tokens_per_s.empty()) return 0.0;
-  std::vector<double> v = epoch_tokens_per_s;
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
-
-namespace {
 
 std::string fixed(double v, int digits) {
   char text[64];
@@ -36,24 +35,27 @@ std::string threads_text(int threads) { return threads > 0 ? std::to_string(thre
 
 }  // namespace
 
+double E2eResult::median_tokens_per_s() const { return median(epoch_tokens_per_s); }
+double E2eResult::median_tokens_per_cpu_s() const { return median(epoch_tokens_per_cpu_s); }
+
 void write_e2e_markdown(std::ostream& out, const E2eRunInfo& info, const std::vector<E2eResult>& results) {
   out << "### End to end, " << info.device << "\n\n";
   out << "- date " << info.date << ", commit " << info.commit << ", threads " << threads_text(info.threads) << ", "
       << info.warmup_epochs << " warm-up + " << info.epochs
       << " measured epochs per run (median of the measured epochs' training-step throughput)\n\n";
-  out << "| data | tokens/epoch | model | params | layout | batch | steps/epoch | tokens/s | padding waste |\n";
-  out << "|---|---:|---|---:|---|---|---:|---:|---:|\n";
+  out << "| data | tokens/epoch | model | params | layout | batch | steps/epoch | tokens/s | tokens/CPU-s | padding waste |\n";
+  out << "|---|---:|---|---:|---|---|---:|---:|---:|---:|\n";
   for (const E2eResult& r : results) {
     out << "| " << r.data << " | " << r.tokens_per_epoch << " | " << r.model << " | " << r.parameters << " | "
         << r.layout << " | " << r.batch << " | " << r.steps_per_epoch << " | " << fixed(r.median_tokens_per_s(), 0)
-        << " | " << fixed(100.0 * r.padding_waste, 1) << "% |\n";
+        << " | " << fixed(r.median_tokens_per_cpu_s(), 0) << " | " << fixed(100.0 * r.padding_waste, 1) << "% |\n";
   }
   out << "\n";
 }
 
 void write_e2e_csv(std::ostream& out, const E2eRunInfo& info, const std::vector<E2eResult>& results) {
   out << "device,date,commit,threads,data,tokens_per_epoch,records,model,parameters,layout,batch,steps_per_epoch,"
-         "measured_epochs,tokens_per_s_median,tokens_per_s_min,tokens_per_s_max,padding_waste\n";
+         "measured_epochs,tokens_per_s_median,tokens_per_s_min,tokens_per_s_max,tokens_per_cpu_s_median,padding_waste\n";
   for (const E2eResult& r : results) {
     const auto [lo, hi] = std::minmax_element(r.epoch_tokens_per_s.begin(), r.epoch_tokens_per_s.end());
     const bool any = !r.epoch_tokens_per_s.empty();
@@ -61,7 +63,7 @@ void write_e2e_csv(std::ostream& out, const E2eRunInfo& info, const std::vector<
         << ',' << r.tokens_per_epoch << ',' << r.records << ',' << r.model << ',' << r.parameters << ',' << r.layout
         << ',' << r.batch << ',' << r.steps_per_epoch << ',' << r.epoch_tokens_per_s.size() << ','
         << fixed(r.median_tokens_per_s(), 1) << ',' << (any ? fixed(*lo, 1) : "") << ',' << (any ? fixed(*hi, 1) : "")
-        << ',' << fixed(r.padding_waste, 5) << '\n';
+        << ',' << fixed(r.median_tokens_per_cpu_s(), 1) << ',' << fixed(r.padding_waste, 5) << '\n';
   }
 }
 
@@ -77,7 +79,8 @@ void write_e2e_json(std::ostream& out, const E2eRunInfo& info, const std::vector
         << json_string(r.run_dir) << ", \"tokens_per_epoch\": " << r.tokens_per_epoch
         << ", \"records\": " << r.records << ", \"parameters\": " << r.parameters
         << ", \"steps_per_epoch\": " << r.steps_per_epoch << ", \"padding_waste\": " << fixed(r.padding_waste, 6)
-        << ", \"tokens_per_s\": " << fixed(r.median_tokens_per_s(), 1) << ", \"epoch_tokens_per_s\": [";
+        << ", \"tokens_per_s\": " << fixed(r.median_tokens_per_s(), 1)
+        << ", \"tokens_per_cpu_s\": " << fixed(r.median_tokens_per_cpu_s(), 1) << ", \"epoch_tokens_per_s\": [";
     for (size_t e = 0; e < r.epoch_tokens_per_s.size(); ++e)
       out << (e == 0 ? "" : ", ") << fixed(r.epoch_tokens_per_s[e], 1);
     out << "]}";

@@ -19,10 +19,12 @@ struct E2eResult {
   std::string data, model, layout, device, batch, run_dir;
   int64_t tokens_per_epoch = 0, records = 0, parameters = 0, steps_per_epoch = 0, steps = 0;
   int threads = 0;
-  std::vector<double> epoch_tokens_per_s;  // measured epochs only
+  std::vector<double> epoch_tokens_per_s;      // measured epochs only
+  std::vector<double> epoch_tokens_per_cpu_s;  // the same per CPU-second of the process (all threads)
   double padding_waste = 0.0;              // mean over all epochs' plans
 
   double median_tokens_per_s() const;
+  double median_tokens_per_cpu_s() const;
 };
 
 void write_e2e_markdown(std::ostream& out, const E2eRunInfo& info, const std::vector<E2eResult>& results);

@@ -12,6 +12,8 @@
 //
 // Exit status: 0 done, 1 a run failed or a waste check did not hold, 2 bad
 // usage or no usable device.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <filesystem>
@@ -31,6 +33,14 @@ namespace {
 
 using namespace seqcnn;
 using namespace seqcnn::bench;
+
+// CPU seconds this process has used (all threads, user + system).
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
@@ -112,8 +122,16 @@ E2eResult run_one(const Options& o, const std::string& data_name, const std::str
                              : std::to_string(config.batch.batch_sequences) + " sequences";
   r.run_dir = config.run.out_dir;
   std::vector<double> waste;
+  // CPU time between the ends of consecutive epochs: with one thread, a
+  // throughput that other processes on the machine hardly disturb.
+  double cpu_mark = process_cpu_seconds();
   trainer.on_step([&](const StepProgress& p) {
-    if (p.epoch > o.warmup_epochs) r.epoch_tokens_per_s.push_back(p.tokens_per_second);
+    const double cpu_now = process_cpu_seconds();
+    if (p.epoch > o.warmup_epochs) {
+      r.epoch_tokens_per_s.push_back(p.tokens_per_second);
+      r.epoch_tokens_per_cpu_s.push_back(static_cast<double>(r.tokens_per_epoch) / std::max(1e-9, cpu_now - cpu_mark));
+    }
+    cpu_mark = cpu_now;
     r.steps_per_epoch = p.steps_per_epoch;
   });
   trainer.on_epoch([&](const EpochReport& e) {

@@ -83,26 +83,29 @@ def markdown(meta, rows, variants):
     out = [f"### seqcnn vs PyTorch, {meta['device']}", "",
            f"- date {meta['date']}, commit {meta['commit']}, threads {meta['threads'] or 'all'}, "
            f"{meta['rounds']} alternating rounds, {meta['warmup_epochs']} warm-up + {meta['epochs']} measured "
-           f"epochs per run; tokens/s = median over rounds (min-max); ratio = median of per-round ratios",
+           f"epochs per run; tokens/s = median over rounds (min-max); ratio = median of per-round ratios (min-max)",
+           "- per CPU-second: the same ratio with each side's process CPU time instead of wall time "
+           "(hardly disturbed by other processes at 1 thread; with more threads it counts spin-waiting too)",
            f"- machine: {meta['cpus']} CPUs, 1-minute load average during the runs "
            f"{min(meta['load'], default=0):.1f}-{max(meta['load'], default=0):.1f} (other work shared the machine)",
            f"- PyTorch {meta.get('torch', '?')}, {meta['peer_note']}", ""]
     head = "| data | model | layout | seqcnn tok/s | seqcnn waste |"
     sep = "|---|---|---|---:|---:|"
     for v in variants:
-        head += f" PyTorch {v} tok/s | PyTorch waste | seqcnn / PyTorch {v} |"
-        sep += "---:|---:|---:|"
+        head += f" PyTorch {v} tok/s | PyTorch waste | seqcnn / PyTorch {v} | same, per CPU-second |"
+        sep += "---:|---:|---:|---:|"
     out += [head, sep]
     for r in rows:
         line = f"| {r['data']} | {r['model']} | {r['layout']} | {fmt_range(r['seqcnn'])} | {100 * r['waste']:.1f}% |"
         for v in variants:
             peer = r["peer"].get(v, {})
             if not peer.get("available", True):
-                line += " n/a | - | - |"
+                line += " n/a | - | - | - |"
                 continue
-            ratios = peer.get("ratios", [])
+            ratios, cpu_ratios = peer.get("ratios", []), peer.get("cpu_ratios", [])
             line += (f" {fmt_range(peer.get('tokens_per_s', []))} | {100 * peer.get('waste', 0):.1f}% |"
-                     f" {statistics.median(ratios):.2f}x |" if ratios else " - | - | - |")
+                     f" {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) |"
+                     f" {statistics.median(cpu_ratios):.2f}x |" if ratios else " - | - | - | - |")
         out.append(line)
     return "\n".join(out) + "\n"
 
@@ -136,8 +139,8 @@ def main():
 
     configs = [(d, m, l) for d in args.data.split(",") for m in args.models.split(",")
                for l in args.layouts.split(",")]
-    rows = {c: {"data": c[0], "model": c[1], "layout": c[2], "seqcnn": [], "waste": 0.0,
-                "peer": {v: {"tokens_per_s": [], "ratios": []} for v in variants}} for c in configs}
+    rows = {c: {"data": c[0], "model": c[1], "layout": c[2], "seqcnn": [], "seqcnn_cpu": [], "waste": 0.0,
+                "peer": {v: {"tokens_per_s": [], "ratios": [], "cpu_ratios": []} for v in variants}} for c in configs}
     meta = {"device": args.device, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "commit": git_commit(), "threads": args.threads, "rounds": args.rounds, "epochs": args.epochs,
             "warmup_epochs": args.warmup_epochs, "peer_note": "", "raw": [], "load": [],
@@ -169,6 +172,8 @@ def main():
             meta["load"].append(max(load))
             s = step["seqcnn"]["tokens_per_s"]
             row["seqcnn"].append(s)
+            s_cpu = step["seqcnn"]["tokens_per_cpu_s"]
+            row["seqcnn_cpu"].append(s_cpu)
             msg = f"round {rnd} {data}/{model}/{layout}: seqcnn {s:,.0f} tok/s"
             for v in variants:
                 peer = step[v]
@@ -179,6 +184,7 @@ def main():
                     continue
                 slot["tokens_per_s"].append(peer["tokens_per_s"])
                 slot["ratios"].append(s / peer["tokens_per_s"])
+                slot["cpu_ratios"].append(s_cpu / peer["tokens_per_cpu_s"])
                 slot["waste"] = peer["padding_waste"]
                 meta["torch"] = peer["torch"]
                 meta["peer_note"] = (f"{peer['threads']} intra-op threads, mkldnn {'on' if peer['mkldnn'] else 'off'}"
