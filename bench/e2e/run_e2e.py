@@ -34,15 +34,6 @@ def git_commit():
         return "unknown"
 
 
-def run_json(cmd, what):
-    """Runs cmd, returns the JSON object its stdout's last line holds."""
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"run_e2e: {what} failed (exit {proc.returncode}): {' '.join(cmd)}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def run_seqcnn(args, data, model, layout, run_dir, json_path):
     cmd = [args.e2e, "--device", args.device, "--threads", str(args.threads), "--data", data, "--models", model,
            "--layouts", layout, "--epochs", str(args.epochs), "--warmup-epochs", str(args.warmup_epochs),
@@ -70,7 +61,13 @@ def run_peer(args, run_dir, variant):
         cmd += ["--tf32"]
     elif variant == "compile":
         cmd += ["--compile"]
-    return run_json(cmd, f"PyTorch ({variant})")
+    # A peer that cannot run (no torch, no CUDA build of it) leaves its column n/a.
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1]
+        print(f"run_e2e: PyTorch ({variant}) did not run: {why}", file=sys.stderr)
+        return {"variant": variant, "available": False, "why": why}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def fmt_range(values):

@@ -68,7 +68,7 @@ void write_csv(std::ostream& out, const RunInfo& info, const References& refs, c
         << number(100.0 * x.gemm_fraction, "%.3g") << ',' << quoted(r.baseline_name) << ','
         << (has_base ? number(r.baseline.median_ms, "%.6g") : std::string()) << ','
         << (has_base && r.ours.median_ms > 0 ? number(r.baseline.median_ms / r.ours.median_ms, "%.3g") : std::string())
-        << ',' << quoted(r.note) << '\n';
+        << ',' << quoted(r.error.empty() ? r.note : "FAILED: " + r.error) << '\n';
   }
 }
 
@@ -83,6 +83,11 @@ void write_markdown(std::ostream& out, const RunInfo& info, const References& re
          "baseline/ours |\n";
   out << "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n";
   for (const ResultRow& r : rows) {
+    if (!r.error.empty()) {
+      out << "| " << op_name(r.c.op) << " | " << r.c.sweep << " | " << r.c.shape() << " | " << r.c.rows
+          << " | FAILED: " << r.error << " | | | | | | | |\n";
+      continue;
+    }
     const Rates x = rates_of(r, refs);
     const bool has_base = r.baseline.reps > 0;
     const std::string rows_text = r.c.op == Op::AdamW ? std::string("-") : std::to_string(r.c.rows);

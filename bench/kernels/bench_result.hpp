@@ -38,6 +38,7 @@ struct ResultRow {
   Timing baseline;
   std::string baseline_name;
   std::string note;
+  std::string error;  // non-empty: the case failed (ours.reps == 0)
 };
 
 // Rates measured in the same run, the yardsticks for every row.

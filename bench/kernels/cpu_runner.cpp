@@ -212,7 +212,14 @@ std::vector<ResultRow> run_cpu_cases(const std::vector<KernelCase>& cases, const
     ResultRow r;
     r.c = c;
     r.work = compulsory_work(c);
-    r.ours = run_case(c, policy);
+    try {
+      r.ours = run_case(c, policy);
+    } catch (const std::exception& e) {
+      r.error = e.what();
+      log << "  " << op_name(c.op) << " [" << c.shape() << "] FAILED: " << r.error << std::endl;
+      rows.push_back(std::move(r));
+      continue;
+    }
     log << "  " << op_name(c.op) << " [" << c.shape() << "] rows " << c.rows << ": " << r.ours.median_ms << " ms ("
         << r.ours.reps << " reps)" << std::endl;
     rows.push_back(std::move(r));

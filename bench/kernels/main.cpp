@@ -119,6 +119,12 @@ int main(int argc, char** argv) {
     std::cout << md.str();
     if (!md_path.empty()) write_file(md_path, md.str());
     if (!csv_path.empty()) write_file(csv_path, csv.str());
+    int failed = 0;
+    for (const ResultRow& r : rows) failed += r.error.empty() ? 0 : 1;
+    if (failed > 0) {
+      std::cerr << "seqcnn_bench_kernels: " << failed << " of " << rows.size() << " cases failed\n";
+      return 1;
+    }
   } catch (const std::exception& e) {
     std::cerr << "seqcnn_bench_kernels: " << e.what() << "\n";
     return 1;
