@@ -11,6 +11,7 @@ seeds=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do seeds+=("$1"); shift; done
 [ "${1:-}" = "--" ] && shift
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
+mkdir -p runs
 cli=${SEQCNN_CLI:-build/seqcnn}
 py=${PYTHON:-/usr/bin/python3}
 threads=${THREADS:-$(nproc)}

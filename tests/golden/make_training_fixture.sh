@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PyTorch's first 100 training losses for the seed preset (seed 1), given
 # seqcnn's initial weights and batch plan. The C++ test
-# TrainingAgainstPyTorch.SeedPresetFirst100Steps replays the run and
+# TrainingAgainstPyTorch.SeedPresetFirst100StepsMatch replays the run and
 # compares. Rerun after any change to initialisation, shuffling or data:
 #   tests/golden/make_training_fixture.sh build/seqcnn
 set -euo pipefail
