@@ -80,7 +80,10 @@ TrainConfig build_config(const TrainFlags& f) {
 
 int run_train(const TrainFlags& f) {
   const TrainConfig config = build_config(f);
-  TrainingData data = load_training_data(config.data);
+  // --no-test: the test split is neither scored nor read, so it need not exist.
+  DataConfig data_config = config.data;
+  if (f.no_test) data_config.test_path.clear();
+  TrainingData data = load_training_data(data_config);
   Model model = Model::initialize(config.model, data.vocab, data.labels, config.run.seed);
   Trainer trainer(config, model, data.train, data.valid.records.empty() ? nullptr : &data.valid);
   if (!f.resume.empty()) trainer.resume_from(f.resume);
