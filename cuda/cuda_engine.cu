@@ -149,6 +149,7 @@ class CudaEngine final : public Engine {
   }
 
   void train_step(const StepRequest& request) override {
+    check_step_request("cuda engine", shape_, request);
     const int64_t call = calls_++;
     if (request.counted_weight <= 0.0) {  // all-masked: nothing is queued, nothing moves
       ++steps_skipped_;
@@ -215,6 +216,7 @@ class CudaEngine final : public Engine {
 
   double loss_and_gradients(const StepRequest& request, std::span<float> grads) override {
     check_size(grads.size(), "destination");
+    check_step_request("cuda engine", shape_, request);
     StagingSlot& slot = stage(request, -1, true);
     enqueue_step(slot, request, false);
     finish_using(slot);
@@ -228,10 +230,9 @@ class CudaEngine final : public Engine {
   // Checks and packs the request into the next staging slot, after the GPU
   // is done with that slot's previous contents; grows device buffers.
   StagingSlot& stage(const StepRequest& request, int64_t call, bool for_training) {
-    for (const MicroBatch& mb : request.micro) {
-      if (mb.batch == nullptr) throw ConfigError("cuda engine: a micro-batch has no batch");
-      check_micro_batch(shape_, *mb.batch, mb.row_scale, for_training);
-    }
+    // Training requests were checked by the caller, before any state moved.
+    if (!for_training)
+      for (const MicroBatch& mb : request.micro) check_micro_batch("cuda engine", shape_, *mb.batch, {}, false);
     StagingSlot& slot = slots_[next_slot_];
     next_slot_ ^= 1;
     if (slot.in_use) slot.copied.synchronize();

@@ -10,6 +10,7 @@
 #include <span>
 
 #include "model_pass.hpp"
+#include "train/batch_check.hpp"
 #include "sched/batch.hpp"
 #include "train/model_shape.hpp"
 
@@ -22,13 +23,6 @@ struct MicroBatchLayout {
 };
 
 MicroBatchLayout micro_batch_layout(int64_t rows);
-
-// ConfigError for mismatched array lengths or a halo the model cannot use;
-// InputError for a token id outside the vocabulary on a learning row or a
-// label outside the classes. row_scale may be empty when `for_training` is
-// false (forward only).
-void check_micro_batch(const ModelShape& shape, const Batch& batch, std::span<const float> row_scale,
-                       bool for_training);
 
 // Writes the region (host memory, at least micro_batch_layout(rows).bytes).
 void stage_micro_batch(const Batch& batch, std::span<const float> row_scale, uint64_t dropout_step, char* region);

@@ -12,6 +12,7 @@
 # <build>/fuzz-findings/<target>/crash-* (and the like) and printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh fuzz
 seconds=${1:-${SEQCNN_FUZZ_SECONDS:-60}}
 shift || true
 targets=("$@")

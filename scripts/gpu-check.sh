@@ -385,7 +385,7 @@ gtest_count() {  # log, word
   sed -n "s/^\[ *$2 *\] \([0-9]*\) tests\{0,1\}[,.].*/\1/p" "$1" | tail -n 1
 }
 if may_run gpu-tests 60; then
-  run_limited 300 "$out/gpu-tests.log" "$tests" --gtest_filter='*Cuda*' --gtest_color=no \
+  run_limited 300 "$out/gpu-tests.log" "$tests" --gtest_filter='*Cuda*:-Cli*' --gtest_color=no \
     --gtest_output="xml:$out/gpu-tests.xml"
   passed=$(gtest_count "$out/gpu-tests.log" PASSED)
   skipped=$(gtest_count "$out/gpu-tests.log" SKIPPED)

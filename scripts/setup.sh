@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks to build seqcnn (as root, or
 # with sudo). Safe to rerun: it installs only missing packages.
+#   scripts/setup.sh          the build: compilers, CMake, the libraries, GoogleTest
+#   scripts/setup.sh fuzz     also clang 14 with libFuzzer and its OpenMP (scripts/fuzz.sh)
 set -euo pipefail
-packages=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
-          nlohmann-json3-dev libopenblas-dev)
+packages=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
+          libopenblas-dev bc)
+if [ "${1:-}" = "fuzz" ]; then
+  packages+=(clang-14 libclang-rt-14-dev libomp-14-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@
 #   SEQCNN_ASAN_BUILD_DIR   build directory (default build-asan)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh
 build=${SEQCNN_ASAN_BUILD_DIR:-build-asan}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEQCNN_CUDA=OFF -DSEQCNN_SANITIZE=ON \
   -DSEQCNN_BENCH=OFF >/dev/null

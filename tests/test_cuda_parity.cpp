@@ -45,15 +45,17 @@ constexpr double kParity = 1e-6;
 struct EmbeddingCase {
   int vocab, dim;
   std::vector<int64_t> lengths;
+  int pad_id = 0;  // BR-11: any id may be the pad; its row neither reads nor learns
 };
 
 // Readable parameters in test output instead of gtest's byte dump.
 void PrintTo(const EmbeddingCase& c, std::ostream* os) {
-  *os << "vocab " << c.vocab << ", dim " << c.dim << ", lengths " << lengths_text(c.lengths);
+  *os << "vocab " << c.vocab << ", dim " << c.dim << ", pad id " << c.pad_id << ", lengths " << lengths_text(c.lengths);
 }
 
 std::string embedding_case_name(const ::testing::TestParamInfo<EmbeddingCase>& info) {
-  return "V" + std::to_string(info.param.vocab) + "_E" + std::to_string(info.param.dim);
+  return "V" + std::to_string(info.param.vocab) + "_E" + std::to_string(info.param.dim) +
+         (info.param.pad_id != 0 ? "_pad" + std::to_string(info.param.pad_id) : "");
 }
 
 class CudaEmbeddingParity : public ::testing::TestWithParam<EmbeddingCase> {};
@@ -67,14 +69,16 @@ TEST_P(CudaEmbeddingParity, ForwardIsBitwiseAndBackwardMatchesTheReference) {
   std::vector<int32_t> tokens(rows);
   std::uniform_int_distribution<int32_t> any_token(0, c.vocab - 1);
   for (size_t r = 0; r < rows; ++r) tokens[r] = any_token(rng);  // gap rows hold garbage ids too
+  for (size_t r = 0; r < rows; r += 3) tokens[r] = c.pad_id;      // pad ids on real rows as well
   const std::vector<float> table = random_floats(rng, static_cast<size_t>(c.vocab) * c.dim);
   const std::vector<float> dout = random_on_real_rows(rng, layout, c.dim, std::nanf(""));
   const std::vector<float> dtable0 = random_floats(rng, table.size(), -0.1f, 0.1f);
 
   std::vector<float> out_cpu(rows * c.dim), dtable_cpu = dtable0;
-  cpu::embedding_forward(tokens.data(), layout.row_is_real.data(), layout.rows, table.data(), c.dim, 0, out_cpu.data());
-  cpu::embedding_backward(tokens.data(), layout.row_is_real.data(), layout.rows, dout.data(), c.dim, c.vocab, 0,
-                          dtable_cpu.data());
+  cpu::embedding_forward(tokens.data(), layout.row_is_real.data(), layout.rows, table.data(), c.dim, c.pad_id,
+                         out_cpu.data());
+  cpu::embedding_backward(tokens.data(), layout.row_is_real.data(), layout.rows, dout.data(), c.dim, c.vocab,
+                          c.pad_id, dtable_cpu.data());
 
   cuda::Stream stream;
   auto d_tokens = cuda::to_device(tokens);
@@ -84,15 +88,16 @@ TEST_P(CudaEmbeddingParity, ForwardIsBitwiseAndBackwardMatchesTheReference) {
   auto d_dout = cuda::to_device(dout);
   auto d_dtable = cuda::to_device(dtable0);
   TestWorkspace ws(cuda::embedding_backward_workspace_bytes(layout.rows, c.dim, c.vocab));
-  cuda::embedding_forward(d_tokens.data(), d_real.data(), layout.rows, d_table.data(), c.dim, 0, d_out.data(),
-                          stream.get());
-  cuda::embedding_backward(d_tokens.data(), d_real.data(), layout.rows, d_dout.data(), c.dim, c.vocab, 0,
+  cuda::embedding_forward(d_tokens.data(), d_real.data(), layout.rows, d_table.data(), c.dim, c.pad_id,
+                          d_out.data(), stream.get());
+  cuda::embedding_backward(d_tokens.data(), d_real.data(), layout.rows, d_dout.data(), c.dim, c.vocab, c.pad_id,
                            d_dtable.data(), ws.get(), stream.get());
   const std::vector<float> out_gpu = download(d_out, stream), dtable_gpu = download(d_dtable, stream);
 
   EXPECT_TRUE(bitwise_equal(out_gpu, out_cpu)) << "embedding forward is a copy or a selected 0";
   EXPECT_LE(normwise_relative_error(dtable_gpu, dtable_cpu), kParity);
-  EXPECT_TRUE(bitwise_equal(row_range(dtable_gpu, c.dim, 0, 1), row_range(dtable0, c.dim, 0, 1)))
+  EXPECT_TRUE(bitwise_equal(row_range(dtable_gpu, c.dim, c.pad_id, c.pad_id + 1),
+                            row_range(dtable0, c.dim, c.pad_id, c.pad_id + 1)))
       << "the pad row must get no gradient";
 }
 
@@ -102,7 +107,10 @@ INSTANTIATE_TEST_SUITE_P(Vocabularies, CudaEmbeddingParity,
                                            EmbeddingCase{25, 64, {1, 1, 1}},
                                            EmbeddingCase{25, 500, {30, 0, 9}},      // table too big: sort path
                                            EmbeddingCase{50000, 32, {600, 1, 0, 250}},
-                                           EmbeddingCase{50000, 3, {2, 0, 1}}),
+                                           EmbeddingCase{50000, 3, {2, 0, 1}},
+                                           EmbeddingCase{25, 17, {300, 1, 0, 77}, 3},      // shared tables, pad 3
+                                           EmbeddingCase{25, 500, {30, 0, 9}, 24},         // sort path, pad V-1
+                                           EmbeddingCase{50000, 32, {600, 1, 0, 250}, 769}),
                          embedding_case_name);
 
 // ------------------------------------------------------------------- conv1d

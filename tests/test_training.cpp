@@ -334,5 +334,33 @@ TEST(Trainer, WritesCheckpointsAndAJsonlLog) {
   EXPECT_GT(steps, 0);
 }
 
+TEST(Trainer, EarlyStoppingEndsTheRunAfterPatienceEpochsWithoutGain) {
+  const Dataset train = random_dataset({30, 12, 7, 50, 3, 19}, 8);
+  const Dataset valid = random_dataset({15, 9}, 9);
+  // An lr far below float resolution: the weights cannot move, so validation
+  // accuracy gains only at epoch 1.
+  TrainConfig c = tiny_run("", 1);
+  c.optim.lr = 1e-30;
+  c.run.epochs = 10;
+  c.run.early_stopping_patience = 2;
+  Model m = tiny_model();
+  std::vector<bool> improved;
+  Trainer t(c, m, train, &valid);
+  t.on_epoch([&](const EpochReport& r) { improved.push_back(r.improved); });
+  const TrainSummary s = t.run();
+  EXPECT_TRUE(s.stopped_early);
+  EXPECT_EQ(s.epochs_run, 3);
+  EXPECT_EQ(s.best_epoch, 1);
+  EXPECT_EQ(improved, (std::vector<bool>{true, false, false}));
+
+  c.run.early_stopping_patience = 0;  // off: every epoch runs
+  c.run.epochs = 4;
+  Model m2 = tiny_model();
+  Trainer all(c, m2, train, &valid);
+  const TrainSummary s2 = all.run();
+  EXPECT_FALSE(s2.stopped_early);
+  EXPECT_EQ(s2.epochs_run, 4);
+}
+
 }  // namespace
 }  // namespace seqcnn

@@ -26,6 +26,7 @@
 
 #include "bench_env.hpp"
 #include "e2e_report.hpp"
+#include "process_memory.hpp"
 #include "seqcnn/seqcnn.hpp"
 #include "synthetic_data.hpp"
 
@@ -109,6 +110,8 @@ E2eResult run_one(const Options& o, const std::string& data_name, const std::str
   }
   validate_config(config);
 
+  // Device memory before the trainer allocates anything (the context exists after this call).
+  const int64_t device_baseline = o.device == "cuda" ? device_bytes_in_use() : -1;
   Model model = Model::initialize(config.model, data.vocab, data.labels, config.run.seed);
   Trainer trainer(config, model, data.train, nullptr);
   E2eResult r;
@@ -133,6 +136,11 @@ E2eResult run_one(const Options& o, const std::string& data_name, const std::str
     }
     cpu_mark = cpu_now;
     r.steps_per_epoch = p.steps_per_epoch;
+    // Device buffers only grow during a run, so the end of an epoch sees its peak.
+    if (device_baseline >= 0) {
+      const int64_t in_use = device_bytes_in_use();
+      if (in_use >= 0) r.peak_device_bytes = std::max(r.peak_device_bytes, in_use - device_baseline);
+    }
   });
   trainer.on_epoch([&](const EpochReport& e) {
     waste.push_back(e.padding_waste);
@@ -142,6 +150,7 @@ E2eResult run_one(const Options& o, const std::string& data_name, const std::str
   const TrainSummary summary = trainer.run();
   r.device = trainer.device_description();
   r.steps = summary.steps;
+  r.peak_host_rss_bytes = peak_host_rss_bytes();
   double sum = 0.0;
   for (double w : waste) sum += w;
   r.padding_waste = waste.empty() ? 0.0 : sum / static_cast<double>(waste.size());

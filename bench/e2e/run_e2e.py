@@ -76,6 +76,22 @@ def fmt_range(values):
     return f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
 
 
+def memory_key(device):
+    """Which peak both sides report: device memory on a GPU, host RSS on the CPU."""
+    return "peak_device_bytes" if device == "cuda" else "peak_host_rss_bytes"
+
+
+def memory_note(device):
+    if device == "cuda":
+        return ("device memory in use during the training steps (seqcnn: cudaMemGetInfo above the bare context, "
+                "every library workspace included; PyTorch: max_memory_allocated less its device-resident batches)")
+    return "peak resident set of each side's whole process (getrusage), interpreter and libraries included"
+
+
+def fmt_mib(value):
+    return f"{value / 1048576:,.0f} MiB" if value is not None and value >= 0 else "-"
+
+
 def markdown(meta, rows, variants):
     out = [f"### seqcnn vs PyTorch, {meta['device']}", "",
            f"- date {meta['date']}, commit {meta['commit']}, threads {meta['threads'] or 'all'}, "
@@ -85,24 +101,30 @@ def markdown(meta, rows, variants):
            "(hardly disturbed by other processes at 1 thread; with more threads it counts spin-waiting too)",
            f"- machine: {meta['cpus']} CPUs, 1-minute load average during the runs "
            f"{min(meta['load'], default=0):.1f}-{max(meta['load'], default=0):.1f} (other work shared the machine)",
-           f"- PyTorch {meta.get('torch', '?')}, {meta['peer_note']}", ""]
-    head = "| data | model | layout | seqcnn tok/s | seqcnn waste |"
-    sep = "|---|---|---|---:|---:|"
+           f"- PyTorch {meta.get('torch', '?')}, {meta['peer_note']}",
+           f"- peak memory: {memory_note(meta['device'])}; largest over the rounds", ""]
+    head = "| data | model | layout | seqcnn tok/s | seqcnn waste | seqcnn peak memory |"
+    sep = "|---|---|---|---:|---:|---:|"
     for v in variants:
-        head += f" PyTorch {v} tok/s | PyTorch waste | seqcnn / PyTorch {v} | same, per CPU-second |"
-        sep += "---:|---:|---:|---:|"
+        head += (f" PyTorch {v} tok/s | PyTorch waste | seqcnn / PyTorch {v} | same, per CPU-second |"
+                 f" PyTorch peak memory | memory seqcnn / PyTorch |")
+        sep += "---:|---:|---:|---:|---:|---:|"
     out += [head, sep]
     for r in rows:
-        line = f"| {r['data']} | {r['model']} | {r['layout']} | {fmt_range(r['seqcnn'])} | {100 * r['waste']:.1f}% |"
+        line = (f"| {r['data']} | {r['model']} | {r['layout']} | {fmt_range(r['seqcnn'])} | {100 * r['waste']:.1f}% |"
+                f" {fmt_mib(r['seqcnn_memory'])} |")
         for v in variants:
             peer = r["peer"].get(v, {})
             if not peer.get("available", True):
-                line += " n/a | - | - | - |"
+                line += " n/a | - | - | - | - | - |"
                 continue
             ratios, cpu_ratios = peer.get("ratios", []), peer.get("cpu_ratios", [])
+            mem, seq_mem = peer.get("memory", -1), r["seqcnn_memory"]
+            mem_ratio = f"{seq_mem / mem:.2f}x" if mem > 0 and seq_mem >= 0 else "-"
             line += (f" {fmt_range(peer.get('tokens_per_s', []))} | {100 * peer.get('waste', 0):.1f}% |"
                      f" {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) |"
-                     f" {statistics.median(cpu_ratios):.2f}x |" if ratios else " - | - | - | - |")
+                     f" {statistics.median(cpu_ratios):.2f}x | {fmt_mib(mem)} | {mem_ratio} |"
+                     if ratios else " - | - | - | - | - | - |")
         out.append(line)
     return "\n".join(out) + "\n"
 
@@ -137,7 +159,10 @@ def main():
     configs = [(d, m, l) for d in args.data.split(",") for m in args.models.split(",")
                for l in args.layouts.split(",")]
     rows = {c: {"data": c[0], "model": c[1], "layout": c[2], "seqcnn": [], "seqcnn_cpu": [], "waste": 0.0,
-                "peer": {v: {"tokens_per_s": [], "ratios": [], "cpu_ratios": []} for v in variants}} for c in configs}
+                "seqcnn_memory": -1,
+                "peer": {v: {"tokens_per_s": [], "ratios": [], "cpu_ratios": [], "memory": -1} for v in variants}}
+            for c in configs}
+    mem_key = memory_key(args.device)
     meta = {"device": args.device, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "commit": git_commit(), "threads": args.threads, "rounds": args.rounds, "epochs": args.epochs,
             "warmup_epochs": args.warmup_epochs, "peer_note": "", "raw": [], "load": [],
@@ -171,6 +196,7 @@ def main():
             row["seqcnn"].append(s)
             s_cpu = step["seqcnn"]["tokens_per_cpu_s"]
             row["seqcnn_cpu"].append(s_cpu)
+            row["seqcnn_memory"] = max(row["seqcnn_memory"], step["seqcnn"].get(mem_key, -1))
             msg = f"round {rnd} {data}/{model}/{layout}: seqcnn {s:,.0f} tok/s"
             for v in variants:
                 peer = step[v]
@@ -183,6 +209,7 @@ def main():
                 slot["ratios"].append(s / peer["tokens_per_s"])
                 slot["cpu_ratios"].append(s_cpu / peer["tokens_per_cpu_s"])
                 slot["waste"] = peer["padding_waste"]
+                slot["memory"] = max(slot["memory"], peer.get(mem_key, -1))
                 meta["torch"] = peer["torch"]
                 meta["peer_note"] = (f"{peer['threads']} intra-op threads, mkldnn {'on' if peer['mkldnn'] else 'off'}"
                                      + (f", GPU {peer['gpu']}" if peer.get("gpu") else ""))

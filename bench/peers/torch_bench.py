@@ -29,6 +29,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import sys
 import time
@@ -153,6 +154,8 @@ def main():
                             torch.from_numpy(m).to(device), real, counted))
         epochs.append(batches)
 
+    # Device memory held by the pre-built batches: reported apart from the step's peak.
+    dataset_device_bytes = torch.cuda.memory_allocated() if args.device == "cuda" else 0
     o, loss_cfg = cfg["optim"], cfg["loss"]
     weight = (torch.tensor(loss_cfg["class_weights"], dtype=torch.float32, device=device)
               if loss_cfg["class_weights"] else None)
@@ -195,6 +198,8 @@ def main():
               f"{tokens / seconds:.0f} tok/s", file=sys.stderr)
     if not math.isfinite(float(loss)):
         sys.exit("torch_bench: the loss is not finite")
+    peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    peak_device_bytes = torch.cuda.max_memory_allocated() - dataset_device_bytes if args.device == "cuda" else -1
 
     print(json.dumps({
         "variant": variant, "available": True, "tokens_per_s": statistics.median(per_epoch) if per_epoch else 0.0,
@@ -205,7 +210,8 @@ def main():
         "mkldnn": bool(torch.backends.mkldnn.is_available()), "tf32": bool(args.tf32),
         "cudnn_benchmark": bool(args.cudnn_benchmark), "foreach": args.foreach,
         "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None,
-        "final_loss": float(loss)}))
+        "peak_host_rss_bytes": peak_rss_bytes, "peak_device_bytes": peak_device_bytes,
+        "dataset_device_bytes": dataset_device_bytes, "final_loss": float(loss)}))
     return 0
 
 

@@ -8,6 +8,7 @@
 #include "cpu/adamw.hpp"
 #include "cpu/model_pass.hpp"
 #include "seqcnn/errors.hpp"
+#include "train/batch_check.hpp"
 #include "train/engine.hpp"
 
 namespace seqcnn {
@@ -45,6 +46,7 @@ class CpuEngine final : public Engine {
   }
 
   void train_step(const StepRequest& request) override {
+    check_step_request("cpu engine", shape_, request);
     const int64_t call = calls_++;
     if (request.counted_weight <= 0.0) {  // all-masked: nothing to learn, nothing moves
       ++metrics_.steps_skipped;
@@ -92,11 +94,13 @@ class CpuEngine final : public Engine {
   }
 
   void forward_logits(const Batch& batch, std::vector<float>& logits) override {
+    check_micro_batch("cpu engine", shape_, batch, {}, false);
     cpu::model_forward(shape_, params_.data(), batch, acts_);
     logits.assign(acts_.logits.begin(), acts_.logits.begin() + batch.rows * shape_.classes);
   }
 
   double loss_and_gradients(const StepRequest& request, std::span<float> grads) override {
+    check_step_request("cpu engine", shape_, request);
     const cpu::XentTotals totals = accumulate_gradients(request);
     copy_out(grads_, grads);
     return totals.loss;
