@@ -35,7 +35,7 @@ EngineState state_of(Engine& engine, const Model& model) {
 
 std::unique_ptr<Engine> engine_named(const std::string& device, const EngineFixture& f) {
 #if defined(SEQCNN_HAVE_CUDA)
-  if (device == "cuda") return make_cuda_engine(f.model, f.options);
+  if (device == "Cuda") return make_cuda_engine(f.model, f.options);
 #endif
   (void)device;
   return make_cpu_engine(f.model, f.options);
@@ -51,7 +51,7 @@ size_t first_real_row(const Batch& b) {
 class EngineBadBatch : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "cuda") SEQCNN_REQUIRE_CUDA();
+    if (GetParam() == "Cuda") SEQCNN_REQUIRE_CUDA();
   }
 };
 
@@ -99,9 +99,10 @@ TEST_P(EngineBadBatch, OutOfRangeTokenIdIsRefusedAndMovesNothing) {
   EXPECT_TRUE(state_of(*engine, f.model) == state_of(*twin, f.model));
 }
 
+// "Cuda" in the name puts the GPU case in gpu-check.sh's '*Cuda*' filter.
 std::string engine_name(const ::testing::TestParamInfo<std::string>& param) { return param.param; }
 
-INSTANTIATE_TEST_SUITE_P(Engines, EngineBadBatch, ::testing::Values("cpu", "cuda"), engine_name);
+INSTANTIATE_TEST_SUITE_P(Engines, EngineBadBatch, ::testing::Values("Cpu", "Cuda"), engine_name);
 
 }  // namespace
 }  // namespace seqcnn::testing

@@ -83,8 +83,10 @@ def memory_key(device):
 
 def memory_note(device):
     if device == "cuda":
-        return ("device memory in use during the training steps (seqcnn: cudaMemGetInfo above the bare context, "
-                "every library workspace included; PyTorch: max_memory_allocated less its device-resident batches)")
+        return ("device memory during training (seqcnn: cudaMemGetInfo's used bytes above the bare context at the end "
+                "of each epoch, so every allocation of every library counts: cuBLAS/cuDNN workspaces and module images, "
+                "CUDA graphs; PyTorch: max_memory_allocated less its device-resident batches, its caching allocator's "
+                "tensors only; the comparison is therefore tilted against seqcnn)")
     return "peak resident set of each side's whole process (getrusage), interpreter and libraries included"
 
 

@@ -139,7 +139,9 @@ def main():
     vocab, labels, no_label = meta["vocab"]["symbols"], meta["labels"]["symbols"], meta["labels"]["no_label"]
     data = encode(read_three_line(cfg["data"]["train"]), vocab, labels, no_label)
 
-    # Every epoch's batches, on the device, before the clock starts.
+    # Every epoch's batches, on the device, before the clock starts; the
+    # memory they hold is reported apart from the step's peak.
+    before_batches = torch.cuda.memory_allocated() if args.device == "cuda" else 0
     epochs = []
     computed_rows = real_rows = 0
     for epoch in sorted(plans):
@@ -154,8 +156,7 @@ def main():
                             torch.from_numpy(m).to(device), real, counted))
         epochs.append(batches)
 
-    # Device memory held by the pre-built batches: reported apart from the step's peak.
-    dataset_device_bytes = torch.cuda.memory_allocated() if args.device == "cuda" else 0
+    dataset_device_bytes = torch.cuda.memory_allocated() - before_batches if args.device == "cuda" else 0
     o, loss_cfg = cfg["optim"], cfg["loss"]
     weight = (torch.tensor(loss_cfg["class_weights"], dtype=torch.float32, device=device)
               if loss_cfg["class_weights"] else None)

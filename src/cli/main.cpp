@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
   train->add_option("--max-length", tf.max_length, "longest record allowed, in positions (0 = no limit)");
   train->add_option("--too-long", tf.too_long, "a record over --max-length: error (default) or crop")
       ->check(CLI::IsMember({"error", "crop"}));
-  train->add_flag("--no-test", tf.no_test, "do not score the test split");
+  train->add_flag("--no-test", tf.no_test, "neither read nor score the test split");
   train->add_flag("--quiet", tf.quiet, "no progress lines");
 
   std::string model_path, data_path, format = "3line", device = "cpu", output, probabilities;
