@@ -1,6 +1,8 @@
 // Embedding lookup and its gradient; the math is in embedding.hpp.
 #include "cpu/embedding.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <string>
 
@@ -10,8 +12,8 @@
 namespace seqcnn::cpu {
 namespace {
 
-// Embedding columns per parallel work item in the backward pass.
-constexpr int kColumnBlock = 16;
+// Column blocks of the backward pass are multiples of this (one cache line).
+constexpr int kColumnAlign = 16;
 
 bool row_learns(const int32_t* tokens, const uint8_t* row_is_real, int64_t r, int pad_id) {
   return (row_is_real == nullptr || row_is_real[r] != 0) && tokens[r] != pad_id;
@@ -51,11 +53,16 @@ void embedding_backward(const int32_t* tokens, const uint8_t* row_is_real, int64
     }
   }
   // Threads split the columns, never the rows: every table element sums its
-  // rows in row order, so the result is the same for any thread count.
-  const int blocks = (dim + kColumnBlock - 1) / kColumnBlock;
+  // rows in row order, so the result is the same for any thread count. One
+  // wide block per thread: each pass over the rows then reads long runs of
+  // dout, which the prefetcher follows (narrow blocks made a strided pass
+  // per 16 columns).
+  const int aligned = (dim + kColumnAlign - 1) / kColumnAlign;
+  const int blocks = std::max(1, std::min(aligned, omp_get_max_threads()));
+  const int block_width = (aligned + blocks - 1) / blocks * kColumnAlign;
 #pragma omp parallel for schedule(static)
   for (int b = 0; b < blocks; ++b) {
-    const int e0 = b * kColumnBlock, e1 = std::min(dim, e0 + kColumnBlock);
+    const int e0 = std::min(dim, b * block_width), e1 = std::min(dim, e0 + block_width);
     for (int64_t r = 0; r < rows; ++r) {
       if (!row_learns(tokens, row_is_real, r, pad_id)) continue;
       T* __restrict__ dst = dtable + int64_t{tokens[r]} * dim;
