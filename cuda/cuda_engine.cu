@@ -20,6 +20,7 @@
 #include "model_pass.hpp"
 #include "seqcnn/errors.hpp"
 #include "step_staging.hpp"
+#include "train/batch_check.hpp"
 
 namespace seqcnn {
 namespace cuda {

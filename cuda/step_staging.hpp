@@ -10,7 +10,6 @@
 #include <span>
 
 #include "model_pass.hpp"
-#include "train/batch_check.hpp"
 #include "sched/batch.hpp"
 #include "train/model_shape.hpp"
 
