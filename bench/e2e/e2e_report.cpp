@@ -46,13 +46,14 @@ void write_e2e_markdown(std::ostream& out, const E2eRunInfo& info, const std::ve
       << info.warmup_epochs << " warm-up + " << info.epochs
       << " measured epochs per run (median of the measured epochs' training-step throughput)\n\n";
   out << "| data | tokens/epoch | model | params | layout | batch | steps/epoch | tokens/s | tokens/CPU-s | padding waste "
-         "| peak host RSS | peak device memory |\n";
-  out << "|---|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|\n";
+         "| peak host RSS | same, training | peak device memory |\n";
+  out << "|---|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const E2eResult& r : results) {
     out << "| " << r.data << " | " << r.tokens_per_epoch << " | " << r.model << " | " << r.parameters << " | "
         << r.layout << " | " << r.batch << " | " << r.steps_per_epoch << " | " << fixed(r.median_tokens_per_s(), 0)
         << " | " << fixed(r.median_tokens_per_cpu_s(), 0) << " | " << fixed(100.0 * r.padding_waste, 1) << "% | "
-        << mebibytes(r.peak_host_rss_bytes) << " | " << mebibytes(r.peak_device_bytes) << " |\n";
+        << mebibytes(r.peak_host_rss_bytes) << " | " << mebibytes(r.training_peak_host_rss_bytes) << " | "
+        << mebibytes(r.peak_device_bytes) << " |\n";
   }
   out << "\n";
 }
@@ -60,7 +61,7 @@ void write_e2e_markdown(std::ostream& out, const E2eRunInfo& info, const std::ve
 void write_e2e_csv(std::ostream& out, const E2eRunInfo& info, const std::vector<E2eResult>& results) {
   out << "device,date,commit,threads,data,tokens_per_epoch,records,model,parameters,layout,batch,steps_per_epoch,"
          "measured_epochs,tokens_per_s_median,tokens_per_s_min,tokens_per_s_max,tokens_per_cpu_s_median,padding_waste,"
-         "peak_host_rss_bytes,peak_device_bytes\n";
+         "peak_host_rss_bytes,training_peak_host_rss_bytes,peak_device_bytes\n";
   for (const E2eResult& r : results) {
     const auto [lo, hi] = std::minmax_element(r.epoch_tokens_per_s.begin(), r.epoch_tokens_per_s.end());
     const bool any = !r.epoch_tokens_per_s.empty();
@@ -69,7 +70,7 @@ void write_e2e_csv(std::ostream& out, const E2eRunInfo& info, const std::vector<
         << ',' << r.batch << ',' << r.steps_per_epoch << ',' << r.epoch_tokens_per_s.size() << ','
         << fixed(r.median_tokens_per_s(), 1) << ',' << (any ? fixed(*lo, 1) : "") << ',' << (any ? fixed(*hi, 1) : "")
         << ',' << fixed(r.median_tokens_per_cpu_s(), 1) << ',' << fixed(r.padding_waste, 5) << ','
-        << r.peak_host_rss_bytes << ',' << r.peak_device_bytes << '\n';
+        << r.peak_host_rss_bytes << ',' << r.training_peak_host_rss_bytes << ',' << r.peak_device_bytes << '\n';
   }
 }
 
@@ -87,7 +88,9 @@ void write_e2e_json(std::ostream& out, const E2eRunInfo& info, const std::vector
         << ", \"steps_per_epoch\": " << r.steps_per_epoch << ", \"padding_waste\": " << fixed(r.padding_waste, 6)
         << ", \"tokens_per_s\": " << fixed(r.median_tokens_per_s(), 1)
         << ", \"tokens_per_cpu_s\": " << fixed(r.median_tokens_per_cpu_s(), 1)
-        << ", \"peak_host_rss_bytes\": " << r.peak_host_rss_bytes << ", \"peak_device_bytes\": " << r.peak_device_bytes
+        << ", \"peak_host_rss_bytes\": " << r.peak_host_rss_bytes
+        << ", \"training_peak_host_rss_bytes\": " << r.training_peak_host_rss_bytes
+        << ", \"peak_device_bytes\": " << r.peak_device_bytes
         << ", \"epoch_tokens_per_s\": [";
     for (size_t e = 0; e < r.epoch_tokens_per_s.size(); ++e)
       out << (e == 0 ? "" : ", ") << fixed(r.epoch_tokens_per_s[e], 1);

@@ -23,9 +23,10 @@ struct E2eResult {
   std::vector<double> epoch_tokens_per_cpu_s;  // the same per CPU-second of the process (all threads)
   double padding_waste = 0.0;              // mean over all epochs' plans
   // Peak host RSS of the process up to the end of this run (a per-run figure
-  // when the process runs one configuration, as run_e2e.py does); peak device
-  // memory in use by this run's trainer, -1 when not measured (CPU runs).
-  int64_t peak_host_rss_bytes = -1, peak_device_bytes = -1;
+  // when the process runs one configuration, as run_e2e.py does), and its
+  // peak while training (from the trainer's creation on, the data resident);
+  // peak device memory in use by this run's trainer. -1: not measured.
+  int64_t peak_host_rss_bytes = -1, training_peak_host_rss_bytes = -1, peak_device_bytes = -1;
 
   double median_tokens_per_s() const;
   double median_tokens_per_cpu_s() const;

@@ -77,8 +77,8 @@ def fmt_range(values):
 
 
 def memory_key(device):
-    """Which peak both sides report: device memory on a GPU, host RSS on the CPU."""
-    return "peak_device_bytes" if device == "cuda" else "peak_host_rss_bytes"
+    """Which peak both sides compare: device memory on a GPU, host RSS while training on the CPU."""
+    return "peak_device_bytes" if device == "cuda" else "training_peak_host_rss_bytes"
 
 
 def memory_note(device):
@@ -87,11 +87,18 @@ def memory_note(device):
                 "of each epoch, so every allocation of every library counts: cuBLAS/cuDNN workspaces and module images, "
                 "CUDA graphs; PyTorch: max_memory_allocated less its device-resident batches, its caching allocator's "
                 "tensors only; the comparison is therefore tilted against seqcnn)")
-    return "peak resident set of each side's whole process (getrusage), interpreter and libraries included"
+    return ("peak resident set of each side's process while it trains (VmHWM after a reset once the data is "
+            "read and the batches are built: the data, interpreter and libraries stay counted, the transient of "
+            "reading the text does not); in brackets the whole process's peak (getrusage)")
 
 
 def fmt_mib(value):
     return f"{value / 1048576:,.0f} MiB" if value is not None and value >= 0 else "-"
+
+
+def fmt_process(value):
+    """The whole process's peak, beside a training peak on the CPU."""
+    return f" ({value / 1048576:,.0f})" if value is not None and value >= 0 else ""
 
 
 def markdown(meta, rows, variants):
@@ -114,7 +121,7 @@ def markdown(meta, rows, variants):
     out += [head, sep]
     for r in rows:
         line = (f"| {r['data']} | {r['model']} | {r['layout']} | {fmt_range(r['seqcnn'])} | {100 * r['waste']:.1f}% |"
-                f" {fmt_mib(r['seqcnn_memory'])} |")
+                f" {fmt_mib(r['seqcnn_memory'])}{fmt_process(r.get('seqcnn_process_memory', -1))} |")
         for v in variants:
             peer = r["peer"].get(v, {})
             if not peer.get("available", True):
@@ -125,7 +132,8 @@ def markdown(meta, rows, variants):
             mem_ratio = f"{seq_mem / mem:.2f}x" if mem > 0 and seq_mem >= 0 else "-"
             line += (f" {fmt_range(peer.get('tokens_per_s', []))} | {100 * peer.get('waste', 0):.1f}% |"
                      f" {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) |"
-                     f" {statistics.median(cpu_ratios):.2f}x | {fmt_mib(mem)} | {mem_ratio} |"
+                     f" {statistics.median(cpu_ratios):.2f}x | {fmt_mib(mem)}{fmt_process(peer.get('process_memory', -1))}"
+                     f" | {mem_ratio} |"
                      if ratios else " - | - | - | - | - | - |")
         out.append(line)
     return "\n".join(out) + "\n"
@@ -199,6 +207,9 @@ def main():
             s_cpu = step["seqcnn"]["tokens_per_cpu_s"]
             row["seqcnn_cpu"].append(s_cpu)
             row["seqcnn_memory"] = max(row["seqcnn_memory"], step["seqcnn"].get(mem_key, -1))
+            if args.device == "cpu":
+                row["seqcnn_process_memory"] = max(row.get("seqcnn_process_memory", -1),
+                                                   step["seqcnn"].get("peak_host_rss_bytes", -1))
             msg = f"round {rnd} {data}/{model}/{layout}: seqcnn {s:,.0f} tok/s"
             for v in variants:
                 peer = step[v]
@@ -212,6 +223,8 @@ def main():
                 slot["cpu_ratios"].append(s_cpu / peer["tokens_per_cpu_s"])
                 slot["waste"] = peer["padding_waste"]
                 slot["memory"] = max(slot["memory"], peer.get(mem_key, -1))
+                if args.device == "cpu":
+                    slot["process_memory"] = max(slot.get("process_memory", -1), peer.get("peak_host_rss_bytes", -1))
                 meta["torch"] = peer["torch"]
                 meta["peer_note"] = (f"{peer['threads']} intra-op threads, mkldnn {'on' if peer['mkldnn'] else 'off'}"
                                      + (f", GPU {peer['gpu']}" if peer.get("gpu") else ""))

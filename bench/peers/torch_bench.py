@@ -95,6 +95,24 @@ def make_optimizer(model, o, foreach):
                              lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"], **kwargs)
 
 
+def reset_rss_peak():
+    """Starts a new resident-set high-water mark (Linux clear_refs 5), as seqcnn_bench_e2e does."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def rss_high_water_bytes():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return -1
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", required=True, help="a seqcnn run directory (init.safetensors, train.jsonl)")
@@ -157,6 +175,7 @@ def main():
         epochs.append(batches)
 
     dataset_device_bytes = torch.cuda.memory_allocated() - before_batches if args.device == "cuda" else 0
+    training_peak = reset_rss_peak()  # the training peak starts here, the batches built
     o, loss_cfg = cfg["optim"], cfg["loss"]
     weight = (torch.tensor(loss_cfg["class_weights"], dtype=torch.float32, device=device)
               if loss_cfg["class_weights"] else None)
@@ -200,6 +219,7 @@ def main():
     if not math.isfinite(float(loss)):
         sys.exit("torch_bench: the loss is not finite")
     peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    training_peak_rss_bytes = rss_high_water_bytes() if training_peak else -1
     peak_device_bytes = torch.cuda.max_memory_allocated() - dataset_device_bytes if args.device == "cuda" else -1
 
     print(json.dumps({
@@ -211,7 +231,8 @@ def main():
         "mkldnn": bool(torch.backends.mkldnn.is_available()), "tf32": bool(args.tf32),
         "cudnn_benchmark": bool(args.cudnn_benchmark), "foreach": args.foreach,
         "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None,
-        "peak_host_rss_bytes": peak_rss_bytes, "peak_device_bytes": peak_device_bytes,
+        "peak_host_rss_bytes": peak_rss_bytes, "training_peak_host_rss_bytes": training_peak_rss_bytes,
+        "peak_device_bytes": peak_device_bytes,
         "dataset_device_bytes": dataset_device_bytes, "final_loss": float(loss)}))
     return 0
 
