@@ -114,6 +114,8 @@ E2eResult run_one(const Options& o, const std::string& data_name, const std::str
   const int64_t device_baseline = o.device == "cuda" ? device_bytes_in_use() : -1;
   Model model = Model::initialize(config.model, data.vocab, data.labels, config.run.seed);
   // The training peak starts here: the data is resident, its reading is over.
+  // (The reset also resets getrusage's peak, so the process's peak so far is read first.)
+  const int64_t loading_peak = peak_host_rss_bytes();
   const bool training_peak = reset_host_rss_peak();
   Trainer trainer(config, model, data.train, nullptr);
   E2eResult r;
@@ -152,8 +154,8 @@ E2eResult run_one(const Options& o, const std::string& data_name, const std::str
   const TrainSummary summary = trainer.run();
   r.device = trainer.device_description();
   r.steps = summary.steps;
-  r.peak_host_rss_bytes = peak_host_rss_bytes();
   r.training_peak_host_rss_bytes = training_peak ? training_peak_host_rss_bytes() : -1;
+  r.peak_host_rss_bytes = std::max(loading_peak, peak_host_rss_bytes());
   double sum = 0.0;
   for (double w : waste) sum += w;
   r.padding_waste = waste.empty() ? 0.0 : sum / static_cast<double>(waste.size());

@@ -11,8 +11,9 @@ int64_t peak_host_rss_bytes();
 
 // Starts a new high-water mark of the resident set (Linux: clear_refs 5), so
 // that training_peak_host_rss_bytes() sees only what comes after, e.g. the
-// training steps without the transient of reading the data. False where the
-// kernel does not offer it.
+// training steps without the transient of reading the data. It resets
+// getrusage's peak as well: read peak_host_rss_bytes() first. False where
+// the kernel does not offer it.
 bool reset_host_rss_peak();
 
 // The resident set's high-water mark since the last reset (VmHWM), in bytes;

@@ -175,7 +175,10 @@ def main():
         epochs.append(batches)
 
     dataset_device_bytes = torch.cuda.memory_allocated() - before_batches if args.device == "cuda" else 0
-    training_peak = reset_rss_peak()  # the training peak starts here, the batches built
+    # The training peak starts here, the batches built; the reset also resets
+    # getrusage's peak, so the process's peak so far is read first.
+    loading_peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    training_peak = reset_rss_peak()
     o, loss_cfg = cfg["optim"], cfg["loss"]
     weight = (torch.tensor(loss_cfg["class_weights"], dtype=torch.float32, device=device)
               if loss_cfg["class_weights"] else None)
@@ -218,7 +221,7 @@ def main():
               f"{tokens / seconds:.0f} tok/s", file=sys.stderr)
     if not math.isfinite(float(loss)):
         sys.exit("torch_bench: the loss is not finite")
-    peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    peak_rss_bytes = max(loading_peak_rss_bytes, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     training_peak_rss_bytes = rss_high_water_bytes() if training_peak else -1
     peak_device_bytes = torch.cuda.max_memory_allocated() - dataset_device_bytes if args.device == "cuda" else -1
 
