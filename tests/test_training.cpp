@@ -230,6 +230,24 @@ TEST(LossScale, SequenceMeanDividesBySequencesWithCountedLabels) {
   EXPECT_NEAR(total, 1.0, 1e-7);  // four counted rows at 1/4 each
 }
 
+TEST(LossScale, AnyNegativeLabelIsIgnoredAndALabelPastTheWeightsIsRefused) {
+  Dataset d;
+  d.records = {Record{"A", {1, 2, 3}, {0, 1, 2}}};
+  const Batch good = make_batch(d, std::vector<int32_t>{0}, 1, BatchLayout::Packed, 22);
+  LossConfig loss;
+  loss.class_weights = {1.0, 2.0, 4.0};
+  Batch sentinel = good;  // a hand-built batch using PyTorch's -100 for "ignore"
+  const int64_t row = sentinel.sequences[0].start_row + 2;
+  sentinel.labels[row] = -100;
+  std::vector<MicroBatch> micro{MicroBatch{&sentinel, {}, 0}};
+  EXPECT_EQ(fill_row_scales(micro, loss), 3.0);  // weights 1 + 2; the -100 row counts for nothing
+  EXPECT_EQ(micro[0].row_scale[row], 0.0f);
+  Batch past = good;
+  past.labels[row] = 3;
+  std::vector<MicroBatch> bad{MicroBatch{&past, {}, 0}};
+  EXPECT_THROW(fill_row_scales(bad, loss), InputError);
+}
+
 TEST(Schedule, WarmupThenCosineAndSkippedStepsDoNotAdvanceIt) {
   EXPECT_DOUBLE_EQ(math::scheduled_lr(1.0, 0, 4, 14, true, 0.1), 0.25);
   EXPECT_DOUBLE_EQ(math::scheduled_lr(1.0, 3, 4, 14, true, 0.1), 1.0);

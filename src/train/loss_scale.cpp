@@ -8,17 +8,16 @@
 namespace seqcnn {
 
 double fill_row_scales(std::vector<MicroBatch>& micro, const LossConfig& loss) {
-  // Any negative label is ignored, as the loss kernels do; a label past the
-  // class weights is refused here, before it could index them.
-  auto weight = [&](int32_t label) {
-    if (label < 0) return 0.0;
+  // Any negative label is ignored, as the loss kernels do; a counted label
+  // past the class weights is refused here, before it could index them.
+  auto counted = [](int32_t label) { return label >= 0; };
+  auto weight = [&](int32_t label) {  // of a counted label
     if (loss.class_weights.empty()) return 1.0;
     if (static_cast<size_t>(label) >= loss.class_weights.size())
       throw InputError("batch label " + std::to_string(label) + " has no class weight (" +
                        std::to_string(loss.class_weights.size()) + " classes)");
     return loss.class_weights[static_cast<size_t>(label)];
   };
-  auto counted = [](int32_t label) { return label >= 0; };
   double total = 0.0;
   int64_t weighted_sequences = 0;
   for (const MicroBatch& mb : micro)
